@@ -1,0 +1,70 @@
+import type { TSchema } from 'typebox';
+import { FileConfigSchema } from './schema.js';
+
+/** An environment variable and the config path it sets. */
+export interface EnvBinding {
+  readonly name: string;
+  readonly path: readonly string[];
+  /** Other names read when `name` is unset (older spellings). */
+  readonly aliases?: readonly string[];
+}
+
+/** Variables the guide (and this project) name, each bound to one setting. */
+const NAMED: readonly EnvBinding[] = [
+  { name: 'NODE_ENV', path: ['env', 'node_env'] },
+  { name: 'HOST', path: ['server', 'host'] },
+  { name: 'PORT', path: ['server', 'gateway_port'] },
+  { name: 'SESSION_SERVICE_PORT', path: ['server', 'session_service_port'] },
+  { name: 'CODEX_MCP_BRIDGE_PORT', path: ['server', 'codex_mcp_bridge_port'] },
+  { name: 'PERF_MONITOR_PORT', path: ['server', 'perf_monitor_port'] },
+  { name: 'LOG_LEVEL', path: ['server', 'log_level'] },
+  { name: 'ENABLE_PROMETHEUS_METRICS', path: ['server', 'enable_prometheus_metrics'] },
+  { name: 'MCP_DEBUG_LEVEL', path: ['server', 'mcp_debug_level'] },
+  { name: 'MONTHLY_BUDGET_LIMIT', path: ['budget', 'monthly_limit_usd'] },
+  { name: 'COST_ALERT_THRESHOLD', path: ['budget', 'alert_threshold'] },
+  { name: 'WALL_BOUNCE_MIN_PROVIDERS', path: ['wall_bounce', 'min_providers'] },
+  { name: 'REDIS_URL', path: ['env', 'redis_url'] },
+  { name: 'UPSTASH_REDIS_REST_URL', path: ['env', 'upstash_redis_rest_url'], aliases: ['UPSTASH_REDIS_URL'] },
+  { name: 'UPSTASH_REDIS_REST_TOKEN', path: ['env', 'upstash_redis_rest_token'], aliases: ['UPSTASH_REDIS_TOKEN'] },
+  { name: 'SESSION_ENCRYPTION_KEY', path: ['env', 'session_encryption_key'] },
+  { name: 'SESSION_ENCRYPTION_PREVIOUS_KEYS', path: ['env', 'session_encryption_previous_keys'] },
+  { name: 'HUGGINGFACE_API_KEY', path: ['env', 'huggingface_api_key'] },
+  { name: 'CODEX_HOME', path: ['env', 'codex_home'] },
+  { name: 'CODEX_BIN', path: ['env', 'codex_bin'] },
+];
+
+function leafPaths(schema: TSchema, prefix: string[]): string[][] {
+  const props = (schema as { properties?: Record<string, TSchema> }).properties;
+  if (!props || prefix.join('.') === 'codex.config') return prefix.length ? [prefix] : [];
+  return Object.entries(props).flatMap(([key, sub]) => leafPaths(sub, [...prefix, key]));
+}
+
+/**
+ * Every binding: the named variables above, plus `TECHSAPO_<SECTION>_<KEY>` for each key of the TOML file
+ * (e.g. `TECHSAPO_MCP_MAX_CONCURRENT_SESSIONS`), so that containers can override any setting.
+ */
+export const ENV_BINDINGS: readonly EnvBinding[] = [
+  ...NAMED,
+  ...leafPaths(FileConfigSchema, [])
+    .filter((path) => path.join('.') !== 'codex.config')
+    .map((path) => ({ name: `TECHSAPO_${path.join('_').toUpperCase()}`, path })),
+];
+
+/** Converts an environment string to the JSON type the schema expects at that place. */
+export function convertEnvValue(raw: string, schema: TSchema | undefined): unknown {
+  const type = (schema as { type?: string } | undefined)?.type;
+  const text = raw.trim();
+  switch (type) {
+    case 'integer':
+    case 'number':
+      return text === '' || Number.isNaN(Number(text)) ? raw : Number(text);
+    case 'boolean':
+      if (/^(true|1|yes|on)$/i.test(text)) return true;
+      if (/^(false|0|no|off)$/i.test(text)) return false;
+      return raw;
+    case 'array':
+      return text === '' ? [] : text.split(',').map((s) => s.trim()).filter(Boolean);
+    default:
+      return raw;
+  }
+}

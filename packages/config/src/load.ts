@@ -1,0 +1,122 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+import { convertEnvValue, ENV_BINDINGS } from './env.js';
+import { ConfigError } from './errors.js';
+import { ConfigSchema, SANDBOX_ALIASES, type Config } from './schema.js';
+
+/** The default config file, relative to the project root. */
+export const DEFAULT_CONFIG_FILE = join('config', 'codex-mcp.toml');
+
+/** Options of `loadConfig`; both default to the running process. */
+export interface LoadConfigOptions {
+  /** Environment to read (default `process.env`). Variables here win over `.env` and over the file. */
+  env?: NodeJS.ProcessEnv;
+  /** Directory to start from (default `process.cwd()`). */
+  cwd?: string;
+}
+
+type Json = Record<string, unknown>;
+
+/** The nearest ancestor of `cwd` that holds `config/codex-mcp.toml`, so `npm start -w apps/x` finds it. */
+function findProjectRoot(cwd: string): string {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, DEFAULT_CONFIG_FILE))) return dir;
+    if (dirname(dir) === dir) return resolve(cwd);
+  }
+}
+
+function schemaAt(path: readonly string[]): TSchema | undefined {
+  let node: TSchema | undefined = ConfigSchema;
+  for (const key of path) node = (node as { properties?: Record<string, TSchema> } | undefined)?.properties?.[key];
+  return node;
+}
+
+function setAt(target: Json, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    node = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (node[key] = {})) as Json;
+  }
+  node[path.at(-1)!] = value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Turns TypeBox's errors into `source: key.path: message` lines, one per problem. */
+function describeErrors(value: Json, sourceOf: (path: string) => string): string[] {
+  const lines = new Set<string>();
+  for (const error of Value.Errors(ConfigSchema, value)) {
+    const path = error.instancePath.split('/').filter(Boolean).join('.');
+    const params = error.params as Record<string, unknown>;
+    let message = error.message;
+    if (error.keyword === 'additionalProperties') continue; // each unknown key is reported on its own below
+    if (error.keyword === 'boolean' && error.schemaPath.endsWith('additionalProperties')) message = 'unknown key';
+    else if (error.keyword === 'enum') message = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    else if (error.keyword === 'required') message = `missing ${(params.requiredProperties as string[]).join(', ')}`;
+    lines.add(`${sourceOf(path)}: ${path || '(root)'}: ${message}`);
+  }
+  return [...lines];
+}
+
+/**
+ * Reads `config/codex-mcp.toml` (or `CODEX_MCP_CONFIG`), overlays the environment (and `.env` when present),
+ * applies the guide's defaults and validates everything at once.
+ *
+ * @throws ConfigError listing every problem (TOML syntax errors with line and column, unknown keys, bad values).
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const cwd = options.cwd ?? process.cwd();
+  const root = findProjectRoot(cwd);
+  const envFile = join(root, '.env');
+  const hasEnvFile = existsSync(envFile);
+  const env: NodeJS.ProcessEnv = { ...(hasEnvFile ? parseEnv(readFileSync(envFile, 'utf8')) : {}), ...(options.env ?? process.env) };
+
+  const explicit = env.CODEX_MCP_CONFIG;
+  const file = explicit ? resolve(cwd, explicit) : join(root, DEFAULT_CONFIG_FILE);
+  const problems: string[] = [];
+  let raw: Json = {};
+  if (existsSync(file)) {
+    try {
+      raw = parseToml(readFileSync(file, 'utf8')) as Json;
+    } catch (error) {
+      if (!(error instanceof TomlError)) throw error;
+      const first = error.message.split('\n')[0];
+      problems.push(`${file}: line ${error.line}, column ${error.column}: ${first}`);
+    }
+  } else if (explicit) {
+    problems.push(`${file}: file not found (set by CODEX_MCP_CONFIG)`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  // The guide names sandboxes `isolated` and `full-access`; Codex calls them otherwise today.
+  const codex = raw.codex as Json | undefined;
+  if (typeof codex?.sandbox === 'string' && SANDBOX_ALIASES[codex.sandbox]) codex.sandbox = SANDBOX_ALIASES[codex.sandbox];
+
+  const envSources = new Map<string, string>();
+  for (const binding of ENV_BINDINGS) {
+    const name = [binding.name, ...(binding.aliases ?? [])].find((n) => env[n] !== undefined && env[n] !== '');
+    if (!name) continue;
+    setAt(raw, binding.path, convertEnvValue(env[name]!, schemaAt(binding.path)));
+    envSources.set(binding.path.join('.'), `env ${name}`);
+  }
+
+  const value = Value.Default(ConfigSchema, raw) as Json;
+  const sourceOf = (path: string): string => {
+    for (const [p, source] of envSources) if (path === p || path.startsWith(`${p}.`)) return source;
+    return existsSync(file) ? file : 'defaults';
+  };
+  problems.push(...describeErrors(value, sourceOf));
+  if (problems.length) throw new ConfigError(problems);
+
+  return deepFreeze({ ...value, source: { file: existsSync(file) ? file : null, envFile: hasEnvFile ? envFile : null } }) as Config;
+}

@@ -1,0 +1,186 @@
+import Type, { type Static, type TSchema } from 'typebox';
+
+const strict = { additionalProperties: false, default: {} } as const;
+
+/** Codex sandbox modes; the guide's `isolated` / `full-access` are read as aliases (see `SANDBOX_ALIASES`). */
+export const SANDBOX_MODES = ['read-only', 'workspace-write', 'danger-full-access'] as const;
+export type Sandbox = (typeof SANDBOX_MODES)[number];
+
+/** The guide's sandbox names, mapped to the modes Codex knows today. */
+export const SANDBOX_ALIASES: Readonly<Record<string, Sandbox>> = {
+  isolated: 'workspace-write',
+  'full-access': 'danger-full-access',
+};
+
+/** `[codex]`: which model Codex uses and how it may touch the machine. */
+export const CodexSectionSchema = Type.Object(
+  {
+    model: Type.String({ minLength: 1, default: 'gpt-5-codex' }),
+    sandbox: Type.Enum(SANDBOX_MODES, { default: 'read-only' }),
+    auth_file: Type.String({ minLength: 1, default: '~/.codex/auth.json' }),
+    /** Codex CLI config overrides, passed to Codex verbatim as `-c key=value`. */
+    config: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+  },
+  strict,
+);
+
+/** `[mcp]`: the MCP endpoint's limits, caching and batching. */
+export const McpSectionSchema = Type.Object(
+  {
+    approval_policy: Type.Enum(['risk-based', 'untrusted', 'on-request', 'never'], { default: 'risk-based' }),
+    max_concurrent_sessions: Type.Integer({ minimum: 1, maximum: 1000, default: 15 }),
+    session_timeout_ms: Type.Integer({ minimum: 1000, default: 600_000 }),
+    enable_response_caching: Type.Boolean({ default: true }),
+    cache_ttl_ms: Type.Integer({ minimum: 1000, default: 300_000 }),
+    enable_request_batching: Type.Boolean({ default: true }),
+    batch_size: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+  },
+  strict,
+);
+
+/** `[monitoring]`: sampling interval and the guide's alert thresholds. */
+export const MonitoringSectionSchema = Type.Object(
+  {
+    enable_real_time_monitoring: Type.Boolean({ default: true }),
+    metrics_collection_interval_ms: Type.Integer({ minimum: 1000, default: 30_000 }),
+    alert_thresholds_response_time_ms: Type.Number({ exclusiveMinimum: 0, default: 5000 }),
+    alert_thresholds_error_rate: Type.Number({ minimum: 0, maximum: 1, default: 0.05 }),
+    alert_thresholds_cache_hit_rate: Type.Number({ minimum: 0, maximum: 1, default: 0.6 }),
+    alert_thresholds_queue_size: Type.Integer({ minimum: 0, default: 10 }),
+    alert_thresholds_memory_usage_mb: Type.Number({ exclusiveMinimum: 0, default: 512 }),
+    metrics_retention_hours: Type.Number({ exclusiveMinimum: 0, default: 24 }),
+  },
+  strict,
+);
+
+/** `[security.approval_workflows]`: which approval requests are answered without a person. */
+export const ApprovalWorkflowsSchema = Type.Object(
+  {
+    auto_approve_read_only: Type.Boolean({ default: true }),
+    auto_approve_isolated: Type.Boolean({ default: false }),
+    auto_approve_full_access: Type.Boolean({ default: false }),
+    require_manual_approval_for_ci: Type.Boolean({ default: true }),
+  },
+  strict,
+);
+
+/** `[security]` */
+export const SecuritySectionSchema = Type.Object(
+  {
+    sensitive_data_detection: Type.Boolean({ default: true }),
+    audit_logging: Type.Boolean({ default: true }),
+    risk_assessment: Type.Boolean({ default: true }),
+    allow_danger_full_access: Type.Boolean({ default: false }),
+    approval_workflows: ApprovalWorkflowsSchema,
+  },
+  strict,
+);
+
+/** `[performance]`: the Codex process pool. */
+export const PerformanceSectionSchema = Type.Object(
+  {
+    max_processes: Type.Integer({ minimum: 1, maximum: 64, default: 8 }),
+    initial_response_timeout: Type.Integer({ minimum: 1000, default: 60_000 }),
+    connection_pool_size: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  },
+  strict,
+);
+
+/** `[wall_bounce]`: the guide's quality gates for multi-LLM consensus. */
+export const WallBounceSectionSchema = Type.Object(
+  {
+    confidence_threshold: Type.Number({ minimum: 0, maximum: 1, default: 0.7 }),
+    consensus_threshold: Type.Number({ minimum: 0, maximum: 1, default: 0.6 }),
+    min_providers: Type.Integer({ minimum: 1, default: 2 }),
+    max_bounces: Type.Integer({ minimum: 1, default: 5 }),
+  },
+  strict,
+);
+
+/** `[budget]`: monthly LLM spend limit and the share of it that raises a warning. */
+export const BudgetSectionSchema = Type.Object(
+  {
+    monthly_limit_usd: Type.Number({ minimum: 0, default: 70 }),
+    alert_threshold: Type.Number({ minimum: 0, maximum: 1, default: 0.8 }),
+  },
+  strict,
+);
+
+/** `[server]`: where each service listens. Ports come from the environment variables the guide names. */
+export const ServerSectionSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+    gateway_port: Type.Integer({ minimum: 0, maximum: 65535, default: 4000 }),
+    session_service_port: Type.Integer({ minimum: 0, maximum: 65535, default: 4001 }),
+    codex_mcp_bridge_port: Type.Integer({ minimum: 0, maximum: 65535, default: 4002 }),
+    perf_monitor_port: Type.Integer({ minimum: 0, maximum: 65535, default: 4003 }),
+    body_limit_bytes: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+    log_level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+    enable_prometheus_metrics: Type.Boolean({ default: true }),
+    mcp_debug_level: Type.Enum(['error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
+  },
+  strict,
+);
+
+/** `[sessions]`: session defaults of the session-service. */
+export const SessionsSectionSchema = Type.Object(
+  {
+    default_ttl_seconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 3600 }),
+    cost_retention_days: Type.Integer({ minimum: 1, default: 400 }),
+  },
+  strict,
+);
+
+/** Settings that only the environment gives: connection strings and secrets. Never in the TOML file. */
+export const EnvOnlySchema = Type.Object(
+  {
+    node_env: Type.Enum(['development', 'production', 'test'], { default: 'development' }),
+    redis_url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    upstash_redis_rest_url: Type.Optional(Type.String({ pattern: '^https?://' })),
+    upstash_redis_rest_token: Type.Optional(Type.String({ minLength: 1 })),
+    session_encryption_key: Type.Optional(Type.String({ minLength: 1 })),
+    session_encryption_previous_keys: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    huggingface_api_key: Type.Optional(Type.String({ minLength: 1 })),
+    codex_home: Type.Optional(Type.String({ minLength: 1 })),
+    codex_bin: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  strict,
+);
+
+/** The sections a `codex-mcp.toml` file may hold. */
+export const FileConfigSchema = Type.Object(
+  {
+    codex: CodexSectionSchema,
+    mcp: McpSectionSchema,
+    monitoring: MonitoringSectionSchema,
+    security: SecuritySectionSchema,
+    performance: PerformanceSectionSchema,
+    wall_bounce: WallBounceSectionSchema,
+    budget: BudgetSectionSchema,
+    server: ServerSectionSchema,
+    sessions: SessionsSectionSchema,
+  },
+  { additionalProperties: false },
+);
+
+/** The whole effective configuration: the file's sections plus `env` (environment-only settings). */
+export const ConfigSchema = Type.Object(
+  {
+    ...FileConfigSchema.properties,
+    env: EnvOnlySchema,
+  },
+  { additionalProperties: false },
+);
+
+/** Effective, validated, frozen configuration. */
+export type Config = Readonly<Static<typeof ConfigSchema>> & { readonly source: ConfigSource };
+
+/** Where the configuration came from, for messages and `config:check`. */
+export interface ConfigSource {
+  /** Absolute path of the TOML file read, or null when none exists and defaults apply. */
+  readonly file: string | null;
+  /** Absolute path of the `.env` file read, or null. */
+  readonly envFile: string | null;
+}
+
+export type { TSchema };

@@ -1,0 +1,123 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, maskSecrets } from '../src/index.js';
+
+function project(toml?: string, dotenv?: string): string {
+  const root = mkdtempSync(join(tmpdir(), 'techsapo-config-'));
+  mkdirSync(join(root, 'config'));
+  mkdirSync(join(root, 'apps', 'x'), { recursive: true });
+  if (toml !== undefined) writeFileSync(join(root, 'config', 'codex-mcp.toml'), toml);
+  if (dotenv !== undefined) writeFileSync(join(root, '.env'), dotenv);
+  return root;
+}
+
+function problemsOf(fn: () => unknown): readonly string[] {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the guide defaults when the file is empty', () => {
+    const config = loadConfig({ cwd: project(''), env: {} });
+    expect(config.codex).toEqual({ model: 'gpt-5-codex', sandbox: 'read-only', auth_file: '~/.codex/auth.json', config: {} });
+    expect(config.mcp.max_concurrent_sessions).toBe(15);
+    expect(config.mcp.session_timeout_ms).toBe(600_000);
+    expect(config.mcp.cache_ttl_ms).toBe(300_000);
+    expect(config.mcp.batch_size).toBe(5);
+    expect(config.monitoring.alert_thresholds_error_rate).toBe(0.05);
+    expect(config.monitoring.alert_thresholds_memory_usage_mb).toBe(512);
+    expect(config.security.approval_workflows.require_manual_approval_for_ci).toBe(true);
+    expect(config.budget).toEqual({ monthly_limit_usd: 70, alert_threshold: 0.8 });
+    expect(config.server.host).toBe('127.0.0.1');
+    expect(config.env.node_env).toBe('development');
+  });
+
+  it('reads the checked-in config file of this repository, found from a workspace directory', () => {
+    const config = loadConfig({ cwd: join(import.meta.dirname, '..'), env: {} });
+    expect(config.source.file).toMatch(/config[/\\]codex-mcp\.toml$/);
+    expect(config.mcp.approval_policy).toBe('risk-based');
+  });
+
+  it('finds config/codex-mcp.toml from a subdirectory and passes [codex.config] through verbatim', () => {
+    const root = project('[codex.config]\nmodel_provider = "fake"\nmodel_providers.fake = { name = "f", base_url = "http://x/v1" }\n');
+    const config = loadConfig({ cwd: join(root, 'apps', 'x'), env: {} });
+    expect(config.source.file).toBe(join(root, 'config', 'codex-mcp.toml'));
+    expect(config.codex.config).toEqual({ model_provider: 'fake', model_providers: { fake: { name: 'f', base_url: 'http://x/v1' } } });
+  });
+
+  it('lets the environment win over the file, and the process environment win over .env', () => {
+    const root = project('[mcp]\nmax_concurrent_sessions = 3\n[budget]\nmonthly_limit_usd = 10\n', 'MONTHLY_BUDGET_LIMIT=50\nLOG_LEVEL=debug\n');
+    const config = loadConfig({
+      cwd: root,
+      env: { TECHSAPO_MCP_MAX_CONCURRENT_SESSIONS: '20', LOG_LEVEL: 'warn', ENABLE_PROMETHEUS_METRICS: 'false', SESSION_ENCRYPTION_PREVIOUS_KEYS: 'a, b' },
+    });
+    expect(config.mcp.max_concurrent_sessions).toBe(20);
+    expect(config.budget.monthly_limit_usd).toBe(50);
+    expect(config.server.log_level).toBe('warn');
+    expect(config.server.enable_prometheus_metrics).toBe(false);
+    expect(config.env.session_encryption_previous_keys).toEqual(['a', 'b']);
+    expect(config.source.envFile).toBe(join(root, '.env'));
+  });
+
+  it('accepts the guide sandbox names as aliases', () => {
+    expect(loadConfig({ cwd: project('[codex]\nsandbox = "isolated"\n'), env: {} }).codex.sandbox).toBe('workspace-write');
+    expect(loadConfig({ cwd: project('[codex]\nsandbox = "full-access"\n'), env: {} }).codex.sandbox).toBe('danger-full-access');
+  });
+
+  it('reports every problem at once, with file, key path and message', () => {
+    const root = project('[mcp]\nmax_concurrent_sessions = 0\nbatch_sizee = 5\n[codex]\nsandbox = "everything"\n[nonsense]\na = 1\n');
+    const file = join(root, 'config', 'codex-mcp.toml');
+    const problems = problemsOf(() => loadConfig({ cwd: root, env: { PORT: 'eighty' } }));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        `${file}: mcp.max_concurrent_sessions: must be >= 1`,
+        `${file}: mcp.batch_sizee: unknown key`,
+        `${file}: codex.sandbox: must be one of "read-only", "workspace-write", "danger-full-access"`,
+        `${file}: nonsense: unknown key`,
+        'env PORT: server.gateway_port: must be integer',
+      ]),
+    );
+    expect(problems).toHaveLength(5);
+  });
+
+  it('reports TOML syntax errors with line and column', () => {
+    const root = project('[mcp]\nbatch_size = \n');
+    const [problem] = problemsOf(() => loadConfig({ cwd: root, env: {} }));
+    expect(problem).toMatch(/codex-mcp\.toml: line 2, column \d+: /);
+  });
+
+  it('fails when CODEX_MCP_CONFIG names a missing file', () => {
+    const root = project('');
+    expect(problemsOf(() => loadConfig({ cwd: root, env: { CODEX_MCP_CONFIG: 'nope.toml' } }))[0]).toBe(
+      `${join(root, 'nope.toml')}: file not found (set by CODEX_MCP_CONFIG)`,
+    );
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({ cwd: project(''), env: {} });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.mcp)).toBe(true);
+    expect(() => {
+      (config.mcp as { batch_size: number }).batch_size = 9;
+    }).toThrow(TypeError);
+  });
+});
+
+describe('maskSecrets', () => {
+  it('masks tokens, keys and URL credentials', () => {
+    const config = loadConfig({
+      cwd: project(''),
+      env: { UPSTASH_REDIS_REST_TOKEN: 'tok-123', SESSION_ENCRYPTION_KEY: 'k', HUGGINGFACE_API_KEY: 'hf', REDIS_URL: 'redis://user:pw@host:6379' },
+    });
+    const masked = JSON.stringify(maskSecrets(config));
+    expect(masked).not.toMatch(/tok-123|"k"|hf|pw@/);
+    expect(masked).toContain('redis://****@host:6379');
+  });
+});

@@ -1,0 +1,20 @@
+import Type, { type Static } from 'typebox';
+
+/** The one error body every TechSapo service answers with. */
+export const ErrorBodySchema = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'Stable machine-readable code, e.g. SESSION_NOT_FOUND' }),
+      message: Type.String(),
+      details: Type.Optional(Type.Unknown()),
+    }),
+  },
+  { $id: 'ErrorBody' },
+);
+export type ErrorBody = Static<typeof ErrorBodySchema>;
+
+/** A user id: what keys and per-user indexes are built from, so no separators, spaces or wildcards. */
+export const UserIdSchema = Type.String({ pattern: '^[A-Za-z0-9._@+-]{1,128}$', description: 'letters, digits and . _ @ + -, at most 128' });
+
+/** ISO 8601 timestamp. */
+export const TimestampSchema = Type.String({ format: 'date-time' });

@@ -1,0 +1,15 @@
+/**
+ * Every Redis key and channel name TechSapo uses, in one place. The prefixes are the guide's
+ * (`session:`, `cache:`, `cost:`), so its `session:*` / `cache:*` / `cost:*` counts keep their meaning.
+ * Parts come from validated ids (no spaces or wildcards).
+ */
+export const keys = {
+  /** One session record. */
+  session: (sessionId: string) => `session:${sessionId}`,
+  /** Sorted set of a user's live sessions, scored by expiry (ms). Not under `session:`, so that counts stay true. */
+  userSessions: (userId: string) => `sessions-by-user:${userId}`,
+  /** One cache entry. */
+  cache: (key: string) => `cache:${key}`,
+  /** A user's cost totals for one UTC day (`YYYY-MM-DD`) or month (`YYYY-MM`). */
+  cost: (userId: string, period: string) => `cost:${userId}:${period}`,
+} as const;

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { RedisUnavailableError, type RedisStore } from '../src/index.js';
+import { DRIVERS, useRedis } from './drivers.js';
+
+const env = useRedis();
+const k = (name: string): string => `test:${randomUUID()}:${name}`;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe.each(DRIVERS)('RedisStore over %s', (driver) => {
+  let store: RedisStore;
+  it('connects', async () => {
+    store = env.open(driver);
+    expect(store.backend).toBe(driver);
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+
+  it('gets, sets and deletes strings with TTLs and conditions', async () => {
+    const key = k('s');
+    expect(await store.get(key)).toBeNull();
+    expect(await store.set(key, 'v1', { ttlSeconds: 60 })).toBe(true);
+    expect(await store.get(key)).toBe('v1');
+    expect(await store.pTtl(key)).toBeGreaterThan(58_000);
+    expect(await store.set(key, 'v2', { ifAbsent: true })).toBe(false);
+    expect(await store.set(k('none'), 'v', { ifExists: true })).toBe(false);
+    expect(await store.set(key, 'v3', { ifExists: true, ttlMs: 200 })).toBe(true);
+    expect(await store.mGet([key, k('missing')])).toEqual(['v3', null]);
+    await sleep(350);
+    expect(await store.get(key)).toBeNull();
+    await store.set(key, 'x');
+    expect(await store.pTtl(key)).toBe(-1);
+    expect(await store.del(key, k('missing'))).toBe(1);
+    expect(await store.pTtl(key)).toBe(-2);
+  });
+
+  it('keeps strings that look like JSON or numbers as they are', async () => {
+    const key = k('raw');
+    await store.set(key, '{"a":1}');
+    expect(await store.get(key)).toBe('{"a":1}');
+    await store.set(key, '007');
+    expect(await store.get(key)).toBe('007');
+    await store.setJson(key, { a: [1, 'two', null], b: 'ü 日本' });
+    expect(await store.getJson(key)).toEqual({ a: [1, 'two', null], b: 'ü 日本' });
+  });
+
+  it('counts, hashes and increments', async () => {
+    expect(await store.incrBy(k('n'), 5)).toBe(5);
+    const hash = k('h');
+    await store.hSet(hash, { a: '1', b: 'x' });
+    expect(await store.hIncrBy(hash, 'a', 41)).toBe(42);
+    expect(await store.hGetAll(hash)).toEqual({ a: '42', b: 'x' });
+    expect(await store.hGetAll(k('none'))).toEqual({});
+  });
+
+  it('ranges sorted sets by score, with limits and infinities', async () => {
+    const z = k('z');
+    await store.zAdd(z, [
+      { value: 'a', score: 1 },
+      { value: 'b', score: 2 },
+      { value: 'c', score: 3 },
+    ]);
+    expect(await store.zRangeByScore(z, 2, '+inf')).toEqual([
+      { value: 'b', score: 2 },
+      { value: 'c', score: 3 },
+    ]);
+    expect(await store.zRangeByScore(z, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, { offset: 1, count: 1 })).toEqual([{ value: 'b', score: 2 }]);
+    expect(await store.zRangeByScore(z, '(1', 2)).toEqual([{ value: 'b', score: 2 }]);
+    expect(await store.zRem(z, 'b')).toBe(1);
+    expect(await store.zRemRangeByScore(z, '-inf', 1)).toBe(1);
+    expect(await store.zCard(z)).toBe(1);
+  });
+
+  it('appends to capped streams and reads them back in order', async () => {
+    const s = k('x');
+    for (let i = 0; i < 5; i++) await store.xAdd(s, { i: String(i), tool: 'codex' }, 1000);
+    const entries = await store.xRange(s, '-', '+');
+    expect(entries.map((e) => e.fields.i)).toEqual(['0', '1', '2', '3', '4']);
+    expect(entries[0]!.fields.tool).toBe('codex');
+    expect(await store.xRange(s, entries[3]!.id, '+', 1)).toEqual([entries[3]]);
+  });
+
+  it('iterates keys with SCAN', async () => {
+    const prefix = k('scan');
+    await Promise.all(Array.from({ length: 30 }, (_, i) => store.set(`${prefix}:${i}`, 'v')));
+    const found: string[] = [];
+    for await (const key of store.scan(`${prefix}:*`, 7)) found.push(key);
+    expect(new Set(found).size).toBe(30);
+  });
+
+  it('runs transactions atomically in order, declaring keys', async () => {
+    const a = k('ta');
+    const z = k('tz');
+    const replies = await store
+      .multi()
+      .set(a, 'v', { ttlSeconds: 60 })
+      .set(a, 'w', { ifAbsent: true })
+      .hIncrBy(k('th'), 'f', 3)
+      .zAdd(z, [{ value: 'm', score: 5 }])
+      .pExpireAt(z, Date.now() + 60_000)
+      .publish(k('chan'), 'hello')
+      .exec();
+    expect(replies).toEqual(['OK', 0, 3, 1, 1, 0]);
+    expect(await store.get(a)).toBe('v');
+    expect(await store.pTtl(z)).toBeGreaterThan(50_000);
+    await expect(store.multi().exec()).resolves.toEqual([]);
+  });
+
+  it('surfaces Redis error replies as errors, not as unavailability', async () => {
+    const key = k('wrongtype');
+    await store.set(key, 'string');
+    const error = await store.hGetAll(key).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(RedisUnavailableError);
+    expect((error as Error).message).toMatch(/WRONGTYPE/);
+  });
+
+  it('publishes to subscribers', async () => {
+    const channel = k('events');
+    const received: string[] = [];
+    const unsubscribe = await store.subscribe(channel, (message) => received.push(message));
+    await store.publish(channel, JSON.stringify({ type: 'session.created' }));
+    await store.publish(channel, 'plain text, with commas');
+    await expect.poll(() => received).toEqual(['{"type":"session.created"}', 'plain text, with commas']);
+    await unsubscribe();
+    await store.publish(channel, 'after');
+    await sleep(100);
+    expect(received).toHaveLength(2);
+  });
+});
+
+describe.each(DRIVERS)('RedisStore over %s when Redis goes away', (driver) => {
+  it('fails promptly with RedisUnavailableError and recovers when Redis returns', async () => {
+    const store = env.open(driver);
+    await store.set('recover', '1');
+    await env.redis().stop();
+    const started = Date.now();
+    await expect(store.get('recover')).rejects.toBeInstanceOf(RedisUnavailableError);
+    expect(Date.now() - started).toBeLessThan(3000);
+    await env.redis().start();
+    await expect.poll(() => store.ping().then(() => 'up', () => 'down'), { timeout: 10_000, interval: 100 }).toBe('up');
+    await store.set('recover', '2');
+    expect(await store.get('recover')).toBe('2');
+  });
+});

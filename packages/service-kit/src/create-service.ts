@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from '@techsapo/config';
+import { ErrorBodySchema } from '@techsapo/contracts/common';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import fastifyMetrics from 'fastify-metrics';
+import { pino, type DestinationStream } from 'pino';
+import Type from 'typebox';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { runChecks, type HealthCheck } from './health.js';
+import { loggerOptions } from './logger.js';
+import { validatorCompiler } from './validation.js';
+
+// fastify-metrics is CommonJS with an ES default export: Node gives the module object as default import,
+// bundlers (vitest) may give the plugin itself.
+const metricsPlugin = ((fastifyMetrics as { default?: unknown }).default ?? fastifyMetrics) as typeof fastifyMetrics.default;
+
+/** A Fastify instance with TypeBox typing, as every TechSapo service uses it. */
+export type Service = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** What a service tells `createService` about itself. */
+export interface ServiceOptions {
+  /** kebab-case service name, e.g. `session-service`: log name, OpenAPI title, `/health` body. */
+  name: string;
+  version: string;
+  description?: string;
+  config: Config;
+  /** Dependencies `/health` checks (e.g. `{ redis: () => store.ping() }`); any failing one makes it 503. */
+  healthChecks?: Record<string, HealthCheck>;
+  /** How long `/health` waits for a check (default 2000 ms). */
+  healthTimeoutMs?: number;
+  /** Where logs go (default stdout); tests pass a stream to read them. */
+  logStream?: DestinationStream;
+}
+
+const CheckSchema = Type.Object({
+  status: Type.Enum(['ok', 'down']),
+  latencyMs: Type.Number(),
+  error: Type.Optional(Type.String()),
+});
+const HealthSchema = Type.Object({
+  status: Type.Enum(['ok', 'unavailable']),
+  service: Type.String(),
+  version: Type.String(),
+  uptimeSeconds: Type.Number(),
+  checks: Type.Record(Type.String(), CheckSchema),
+});
+
+/**
+ * The base of every TechSapo service: pino logging with redaction, request ids (`x-request-id`), one error
+ * shape, TypeBox validation, body limit, `GET /health`, `GET /ping`, `GET /metrics` (Prometheus, `techsapo_`
+ * prefix) and OpenAPI 3 at `/docs/json` (UI at `/docs`). It never listens: see `runService`.
+ */
+export async function createService(options: ServiceOptions): Promise<Service> {
+  const { config, name, version } = options;
+  const loggerInstance: FastifyBaseLogger = pino(loggerOptions(name, config.server.log_level), options.logStream ?? pino.destination(1));
+  const app = Fastify({
+    loggerInstance,
+    bodyLimit: config.server.body_limit_bytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: false,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addSchema(ErrorBodySchema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: `TechSapo ${name}`, version, ...(options.description ? { description: options.description } : {}) },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  if (config.server.enable_prometheus_metrics) {
+    await app.register(metricsPlugin, {
+      endpoint: { url: '/metrics', method: 'GET', schema: { hide: true }, logLevel: 'warn', handler: () => undefined },
+      clearRegisterOnInit: true,
+      defaultMetrics: { enabled: true, prefix: 'techsapo_' },
+      routeMetrics: {
+        enabled: { histogram: true, summary: false },
+        routeBlacklist: ['/metrics'],
+        overrides: { histogram: { name: 'techsapo_http_request_duration_seconds', help: 'HTTP request duration in seconds' } },
+      },
+    });
+  }
+
+  const started = Date.now();
+  const checks = options.healthChecks ?? {};
+  const timeoutMs = options.healthTimeoutMs ?? 2000;
+  app.get(
+    '/health',
+    { schema: { description: 'Liveness and dependencies; 503 when a dependency is down', response: { 200: HealthSchema, 503: HealthSchema } }, logLevel: 'warn' },
+    async (_request, reply) => {
+      const results = await runChecks(checks, timeoutMs);
+      const ok = Object.values(results).every((r) => r.status === 'ok');
+      return reply.code(ok ? 200 : 503).send({
+        status: ok ? 'ok' : 'unavailable',
+        service: name,
+        version,
+        uptimeSeconds: Math.round((Date.now() - started) / 1000),
+        checks: results,
+      });
+    },
+  );
+  app.get(
+    '/ping',
+    { schema: { description: 'Answers without touching any dependency', response: { 200: Type.Object({ pong: Type.Boolean(), service: Type.String() }) } }, logLevel: 'warn' },
+    async () => ({ pong: true, service: name }),
+  );
+  return app;
+}

@@ -1,0 +1,6 @@
+export { createService, type Service, type ServiceOptions } from './create-service.js';
+export { errorHandler, notFoundHandler } from './errors.js';
+export { runChecks, type CheckResult, type HealthCheck } from './health.js';
+export { loggerOptions, REDACT_PATHS } from './logger.js';
+export { runService, type RunOptions } from './run-service.js';
+export { describeValidation, validatorCompiler } from './validation.js';

@@ -19,6 +19,7 @@ function setArgs(key: string, value: string, options: SetOptions = {}): string[]
   const args = ['SET', key, value];
   if (options.ttlMs !== undefined) args.push('PX', String(Math.max(1, Math.ceil(options.ttlMs))));
   else if (options.ttlSeconds !== undefined) args.push('EX', String(Math.max(1, Math.ceil(options.ttlSeconds))));
+  else if (options.keepTtl) args.push('KEEPTTL');
   if (options.ifAbsent) args.push('NX');
   else if (options.ifExists) args.push('XX');
   return args;
@@ -105,6 +106,9 @@ export function createStore(connection: Connection): RedisStore {
     },
     async del(...keys) {
       return keys.length ? Number(await run(['DEL', ...keys])) : 0;
+    },
+    async getDel(key) {
+      return (await run(['GETDEL', key])) as string | null;
     },
     async pTtl(key) {
       return Number(await run(['PTTL', key]));

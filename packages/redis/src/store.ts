@@ -8,6 +8,8 @@ export interface SetOptions {
   ifAbsent?: boolean;
   /** Only set when the key exists (XX). */
   ifExists?: boolean;
+  /** Keep the key's current time to live (KEEPTTL). */
+  keepTtl?: boolean;
 }
 
 /** A sorted-set member with its score. */
@@ -54,6 +56,8 @@ export interface RedisStore {
   /** Resolves false when `ifAbsent` / `ifExists` prevented the write. */
   set(key: string, value: string, options?: SetOptions): Promise<boolean>;
   del(...keys: string[]): Promise<number>;
+  /** Reads and deletes a key atomically (GETDEL); null when it did not exist. */
+  getDel(key: string): Promise<string | null>;
   /** Milliseconds left to live; -1 without expiry, -2 when the key does not exist. */
   pTtl(key: string): Promise<number>;
   /** Reads a JSON value written by `setJson`; null when absent. */

@@ -25,10 +25,15 @@ describe.each(DRIVERS)('RedisStore over %s', (driver) => {
     expect(await store.set(k('none'), 'v', { ifExists: true })).toBe(false);
     expect(await store.set(key, 'v3', { ifExists: true, ttlMs: 200 })).toBe(true);
     expect(await store.mGet([key, k('missing')])).toEqual(['v3', null]);
+    expect(await store.set(key, 'v4', { ifExists: true, keepTtl: true })).toBe(true);
+    expect(await store.pTtl(key)).toBeGreaterThan(0);
     await sleep(350);
     expect(await store.get(key)).toBeNull();
     await store.set(key, 'x');
     expect(await store.pTtl(key)).toBe(-1);
+    expect(await store.getDel(key)).toBe('x');
+    expect(await store.getDel(key)).toBeNull();
+    await store.set(key, 'y');
     expect(await store.del(key, k('missing'))).toBe(1);
     expect(await store.pTtl(key)).toBe(-2);
   });

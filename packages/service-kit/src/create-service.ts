@@ -61,7 +61,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     bodyLimit: config.server.body_limit_bytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    disableRequestLogging: false,
+    // Errors the router raises before any route (bad URL encoding, over-long parameters) get our shape too.
+    frameworkErrors: errorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

@@ -1,0 +1,43 @@
+import { ErrorBodySchema } from '@techsapo/contracts/common';
+import { CreateSessionBodySchema, ListSessionsQuerySchema, SessionIdSchema, SessionPageSchema, SessionSchema, UpdateSessionBodySchema } from '@techsapo/contracts/sessions';
+import Type from 'typebox';
+
+const tags = ['sessions'];
+const IdParams = Type.Object({ id: SessionIdSchema });
+const errors = { 400: ErrorBodySchema, 503: ErrorBodySchema };
+
+export const createSession = {
+  tags,
+  summary: 'Create a session (data encrypted at rest)',
+  body: CreateSessionBodySchema,
+  response: { 201: SessionSchema, ...errors },
+};
+
+export const listSessions = {
+  tags,
+  summary: "A page of a user's live sessions",
+  querystring: ListSessionsQuerySchema,
+  response: { 200: SessionPageSchema, ...errors },
+};
+
+export const getSession = {
+  tags,
+  summary: 'Read a session',
+  params: IdParams,
+  response: { 200: SessionSchema, 404: ErrorBodySchema, ...errors },
+};
+
+export const updateSession = {
+  tags,
+  summary: 'Replace its data and/or set a new lifetime from now',
+  params: IdParams,
+  body: UpdateSessionBodySchema,
+  response: { 200: SessionSchema, 404: ErrorBodySchema, ...errors },
+};
+
+export const deleteSession = {
+  tags,
+  summary: 'Delete a session',
+  params: IdParams,
+  response: { 204: Type.Null(), 404: ErrorBodySchema, ...errors },
+};

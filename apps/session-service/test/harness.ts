@@ -1,0 +1,53 @@
+import { loadConfig, type Config } from '@techsapo/config';
+import { createNodeRedisStore, createUpstashStore, type RedisStore } from '@techsapo/redis';
+import type { Service } from '@techsapo/service-kit';
+import { startRedisServer, startUpstashRestServer, type TestRedis, type UpstashRestServer } from '@techsapo/testing';
+import { afterAll, beforeAll } from 'vitest';
+import { buildApp } from '../src/app.js';
+
+export const DRIVERS = ['redis', 'upstash'] as const;
+export type Driver = (typeof DRIVERS)[number];
+
+/** A fixed test key; real keys come from `openssl rand -base64 32`. */
+export const KEY_A = Buffer.alloc(32, 1).toString('base64');
+export const KEY_B = Buffer.alloc(32, 2).toString('base64');
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ env: { LOG_LEVEL: 'silent', NODE_ENV: 'test', SESSION_ENCRYPTION_KEY: KEY_A, ...env } });
+}
+
+/**
+ * Starts a redis-server (and the Upstash REST adapter in front of it) for a test file. `app(driver)` builds
+ * the session-service against it over that driver, configured the way `main.ts` would (REDIS_URL or
+ * UPSTASH_* variables); everything is closed after the file.
+ */
+export function useSessionService() {
+  let redis: TestRedis;
+  let upstash: UpstashRestServer;
+  const closers: (() => Promise<unknown>)[] = [];
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    upstash = await startUpstashRestServer({ redisUrl: redis.url });
+  });
+  afterAll(async () => {
+    for (const close of closers.reverse()) await close();
+    await upstash?.close();
+    await redis?.close();
+  });
+  const driverEnv = (driver: Driver): Record<string, string> =>
+    driver === 'redis' ? { REDIS_URL: redis.url } : { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token };
+  return {
+    redis: () => redis,
+    async app(driver: Driver, env: Record<string, string> = {}): Promise<Service> {
+      const app = await buildApp(testConfig({ ...driverEnv(driver), ...env }));
+      closers.push(() => app.close());
+      return app;
+    },
+    /** A store on the same Redis, for looking behind the API. */
+    store(driver: Driver = 'redis'): RedisStore {
+      const store = driver === 'redis' ? createNodeRedisStore({ url: redis.url }) : createUpstashStore({ url: upstash.url, token: upstash.token });
+      closers.push(() => store.close());
+      return store;
+    },
+  };
+}

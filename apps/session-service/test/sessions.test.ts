@@ -62,9 +62,10 @@ describe.each(DRIVERS)('sessions over %s', (driver) => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await app.inject({ url: '/api/v1/sessions', query: { userId, limit: '3', ...(cursor ? { cursor } : {}) } });
+      const query: Record<string, string> = { userId, limit: '3', ...(cursor ? { cursor } : {}) };
+      const res = await app.inject({ url: '/api/v1/sessions', query });
       expect(res.statusCode).toBe(200);
-      const page = res.json();
+      const page: { items: { id: string; userId: string }[]; nextCursor: string | null } = res.json();
       for (const item of page.items) {
         expect(Object.keys(item).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'userId']);
         expect(item.userId).toBe(userId);
@@ -88,8 +89,9 @@ describe.each(DRIVERS)('sessions over %s', (driver) => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = (await app.inject({ url: '/api/v1/sessions', query: { userId, limit: '2', ...(cursor ? { cursor } : {}) } })).json();
-      seen.push(...page.items.map((i: { id: string }) => i.id));
+      const query: Record<string, string> = { userId, limit: '2', ...(cursor ? { cursor } : {}) };
+      const page: { items: { id: string }[]; nextCursor: string | null } = (await app.inject({ url: '/api/v1/sessions', query })).json();
+      seen.push(...page.items.map((i) => i.id));
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen.sort()).toEqual(members.map((m) => m.value.split(':')[1]).sort());

@@ -64,12 +64,14 @@ export function createNodeRedisStore(options: NodeRedisOptions): RedisStore {
       };
     },
     async close() {
+      // A client still trying to connect is destroyed: waiting for it would hang while Redis is down.
+      await Promise.all(
+        [client, subscriber].map(async (c) => {
+          if (c?.isReady) await c.close().catch(() => c.destroy());
+          else if (c?.isOpen) c.destroy();
+        }),
+      );
       await connecting;
-      await Promise.all([client, subscriber].map(async (c) => {
-        if (!c) return;
-        if (c.isOpen) await c.close().catch(() => c.destroy());
-        else c.destroy();
-      }));
     },
   };
   return createStore(connection);

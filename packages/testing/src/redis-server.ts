@@ -10,7 +10,9 @@ export interface TestRedis {
   /** `redis://127.0.0.1:PORT` */
   readonly url: string;
   readonly port: number;
-  /** Stops the server (SIGTERM, no save); the port stays reserved for `start()`. */
+  /** False when the tests run against `TEST_REDIS_URL`, a server they cannot stop. */
+  readonly canRestart: boolean;
+  /** Kills the server as a crash would (SIGKILL); `start()` brings it back on the same port. */
   stop(): Promise<void>;
   /** Starts it again on the same port (empty: it keeps nothing on disk). */
   start(): Promise<void>;
@@ -61,8 +63,16 @@ async function waitForPing(url: string, child: ChildProcess, deadlineMs: number)
 /**
  * Starts a fresh `redis-server` (from PATH, or `REDIS_SERVER_BIN`) on a free port, with no persistence,
  * in a temporary directory. Each test file gets its own server, so no test flushes another's data.
+ * Without a redis-server binary, `TEST_REDIS_URL` names a server to share instead (it cannot be restarted).
  */
 export async function startRedisServer(): Promise<TestRedis> {
+  const shared = process.env.TEST_REDIS_URL;
+  if (shared && !hasRedisServer()) {
+    const cannot = async (): Promise<void> => {
+      throw new Error('TEST_REDIS_URL names a shared Redis: this test needs a redis-server binary it can stop and start');
+    };
+    return { url: shared, port: Number(new URL(shared).port || 6379), canRestart: false, stop: cannot, start: cannot, close: async () => {} };
+  }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'techsapo-redis-'));
   const url = `redis://127.0.0.1:${port}`;
@@ -92,6 +102,7 @@ export async function startRedisServer(): Promise<TestRedis> {
   return {
     url,
     port,
+    canRestart: true,
     start,
     stop,
     async close() {

@@ -1,0 +1,20 @@
+// Runs before `npm test` and `npm run bench`: stops at once, saying what to install, when the machine lacks
+// something the tests need (they start their own redis-server on a free port).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const problems = [];
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) problems.push(`Node ${process.versions.node} is too old: install Node 20.19 or newer.`);
+if (!existsSync(new URL('../node_modules/.bin/turbo', import.meta.url))) problems.push('Dependencies are not installed: run `npm ci` first.');
+const redisBin = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+const hasRedis = spawnSync(redisBin, ['--version'], { stdio: 'ignore' }).status === 0;
+if (!hasRedis && !process.env.TEST_REDIS_URL) {
+  problems.push(
+    `No \`${redisBin}\` on PATH and no TEST_REDIS_URL: install Redis 7 (Debian/Ubuntu: \`sudo apt-get install -y redis-server\`; macOS: \`brew install redis\`), or set TEST_REDIS_URL=redis://host:port to share a running server (tests that stop Redis are then left out).`,
+  );
+}
+if (problems.length) {
+  console.error(`Cannot run the tests yet:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  process.exit(1);
+}

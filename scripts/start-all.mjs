@@ -2,9 +2,10 @@
 // (default redis://127.0.0.1:6379 unless Upstash is configured), with each log line prefixed by its
 // service. Ctrl-C (or SIGTERM) stops them all gracefully; if one exits, the others are stopped too.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const apps = readdirSync(new URL('../apps', import.meta.url)).filter((name) => existsSync(`${root}apps/${name}/dist/main.js`));
@@ -12,8 +13,13 @@ if (apps.length === 0) {
   console.error('No built service found in apps/*/dist/main.js: run `npm run build`.');
   process.exit(1);
 }
+// The services read .env themselves; it is read here only to know whether Redis is configured at all.
+const dotenv = existsSync(`${root}.env`) ? parseEnv(readFileSync(`${root}.env`, 'utf8')) : {};
 const env = { ...process.env };
-if (!env.REDIS_URL && !(env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN)) env.REDIS_URL = 'redis://127.0.0.1:6379';
+const configured = { ...dotenv, ...env };
+if (!configured.REDIS_URL && !((configured.UPSTASH_REDIS_REST_URL ?? configured.UPSTASH_REDIS_URL) && (configured.UPSTASH_REDIS_REST_TOKEN ?? configured.UPSTASH_REDIS_TOKEN))) {
+  env.REDIS_URL = 'redis://127.0.0.1:6379';
+}
 
 const width = Math.max(...apps.map((a) => a.length));
 let stopping = false;
@@ -28,7 +34,8 @@ const children = apps.map((name) => {
   });
   return child;
 });
-console.log(`Started ${apps.join(', ')} (Redis: ${env.REDIS_URL ? env.REDIS_URL.replace(/\/\/[^@/]*@/, '//****@') : 'Upstash REST'}). Ctrl-C stops.`);
+const redisUrl = env.REDIS_URL || configured.REDIS_URL;
+console.log(`Started ${apps.join(', ')} (Redis: ${redisUrl ? redisUrl.replace(/\/\/[^@/]*@/, '//****@') : 'Upstash REST'}). Ctrl-C stops.`);
 
 function stop(exitCode = 0) {
   stopping = true;

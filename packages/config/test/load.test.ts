@@ -121,3 +121,13 @@ describe('maskSecrets', () => {
     expect(masked).toContain('redis://****@host:6379');
   });
 });
+
+describe('docs/configuration.md', () => {
+  it('documents every environment binding', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { ENV_BINDINGS } = await import('../src/index.js');
+    const doc = readFileSync(join(import.meta.dirname, '../../../docs/configuration.md'), 'utf8');
+    const missing = ENV_BINDINGS.filter((b) => !doc.includes(`\`${b.name}\``)).map((b) => b.name);
+    expect(missing).toEqual([]);
+  });
+});

@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { freePort, startRedisServer } from '@techsapo/testing';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { KEY_A, testConfig } from './harness.js';
+
+const cwd = fileURLToPath(new URL('..', import.meta.url));
+
+function runMain(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--conditions=@techsapo/source', '--import', 'tsx', 'src/main.ts'], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += String(chunk)));
+  child.stderr.on('data', (chunk) => (output += String(chunk)));
+  return { child, output: () => output };
+}
+
+/** Counts the handles a store could leave behind: sockets, servers, timers. */
+const liveHandles = (): number => process.getActiveResourcesInfo().filter((r) => /TCP|Timeout/.test(r)).length;
+
+describe('main.ts', () => {
+  it('serves, then drains and exits 0 on SIGTERM', async () => {
+    const redis = await startRedisServer();
+    const port = await freePort();
+    const main = runMain({ REDIS_URL: redis.url, SESSION_SERVICE_PORT: String(port), SESSION_ENCRYPTION_KEY: KEY_A });
+    try {
+      await expect.poll(() => main.output(), { timeout: 15_000 }).toContain('Server listening');
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      expect(res.status).toBe(200);
+      main.child.kill('SIGTERM');
+      const [code] = await once(main.child, 'exit');
+      expect(code).toBe(0);
+      expect(main.output()).toContain('"msg":"shutting down"');
+    } finally {
+      main.child.kill('SIGKILL');
+      await redis.close();
+    }
+  });
+
+  it('exits 1 with one clear line when Redis is not configured', async () => {
+    const main = runMain({ SESSION_ENCRYPTION_KEY: KEY_A });
+    const [code] = await once(main.child, 'exit');
+    expect(code).toBe(1);
+    expect(main.output().trim()).toBe('session-service: Redis is not configured: set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN');
+  });
+
+  it('exits 1 listing every configuration problem', async () => {
+    const main = runMain({ REDIS_URL: 'redis://127.0.0.1:1', SESSION_ENCRYPTION_KEY: KEY_A, PORT: 'x', LOG_LEVEL: 'loud' });
+    const [code] = await once(main.child, 'exit');
+    expect(code).toBe(1);
+    expect(main.output()).toContain('env PORT: server.gateway_port: must be integer');
+    expect(main.output()).toContain('env LOG_LEVEL: server.log_level: must be one of');
+  });
+
+  // The Upstash driver's HTTP connections belong to Node's global fetch pool (idle ones close on their own),
+  // so this counts handles with the native driver, where every socket is the store's own.
+  it('leaves no socket or timer behind after app.close()', async () => {
+    const redis = await startRedisServer();
+    await new Promise((r) => setTimeout(r, 100)); // lets the harness's readiness probe finish closing
+    const before = liveHandles();
+    const app = await buildApp(testConfig({ REDIS_URL: redis.url }));
+    expect((await app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { data: {} } })).statusCode).toBe(201);
+    expect((await app.inject('/health')).statusCode).toBe(200);
+    expect(liveHandles()).toBeGreaterThan(before);
+    await app.close();
+    // The socket finishes closing on the next turns of the event loop.
+    await expect.poll(liveHandles, { timeout: 1000, interval: 20 }).toBe(before);
+    await redis.close();
+  });
+
+});

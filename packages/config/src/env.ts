@@ -35,7 +35,7 @@ const NAMED: readonly EnvBinding[] = [
 
 function leafPaths(schema: TSchema, prefix: string[]): string[][] {
   const props = (schema as { properties?: Record<string, TSchema> }).properties;
-  if (!props || prefix.join('.') === 'codex.config') return prefix.length ? [prefix] : [];
+  if (!props || ['codex.config', 'pricing'].includes(prefix.join('.'))) return prefix.length ? [prefix] : [];
   return Object.entries(props).flatMap(([key, sub]) => leafPaths(sub, [...prefix, key]));
 }
 
@@ -46,7 +46,7 @@ function leafPaths(schema: TSchema, prefix: string[]): string[][] {
 export const ENV_BINDINGS: readonly EnvBinding[] = [
   ...NAMED,
   ...leafPaths(FileConfigSchema, [])
-    .filter((path) => path.join('.') !== 'codex.config')
+    .filter((path) => !['codex.config', 'pricing'].includes(path.join('.')))
     .map((path) => ({ name: `TECHSAPO_${path.join('_').toUpperCase()}`, path })),
 ];
 

@@ -18,6 +18,8 @@ export const CodexSectionSchema = Type.Object(
     model: Type.String({ minLength: 1, default: 'gpt-5-codex' }),
     sandbox: Type.Enum(SANDBOX_MODES, { default: 'read-only' }),
     auth_file: Type.String({ minLength: 1, default: '~/.codex/auth.json' }),
+    /** Working directory of threads whose call gives no `cwd` (default: where the bridge was started). */
+    cwd: Type.Optional(Type.String({ minLength: 1 })),
     /** Codex CLI config overrides, passed to Codex verbatim as `-c key=value`. */
     config: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
   },
@@ -34,9 +36,34 @@ export const McpSectionSchema = Type.Object(
     cache_ttl_ms: Type.Integer({ minimum: 1000, default: 300_000 }),
     enable_request_batching: Type.Boolean({ default: true }),
     batch_size: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+    /** Calls waiting beyond this many are refused as "bridge overloaded". */
+    max_queue_size: Type.Integer({ minimum: 0, default: 100 }),
+    /** A pending approval is declined after this long, so a turn never hangs. */
+    approval_timeout_ms: Type.Integer({ minimum: 100, default: 120_000 }),
+    /** Codex threads idle this long are unloaded from their process (they stay resumable). */
+    thread_idle_timeout_ms: Type.Integer({ minimum: 1000, default: 900_000 }),
+    /** MCP sessions with no request for this long are closed (clients that never send DELETE). */
+    session_idle_timeout_ms: Type.Integer({ minimum: 1000, default: 600_000 }),
+    /** At most this many open MCP sessions; more are refused with 503. */
+    max_mcp_sessions: Type.Integer({ minimum: 1, default: 1000 }),
+    /** Host headers /mcp accepts (DNS-rebinding protection); empty: 127.0.0.1, localhost and [::1] on the bridge's port. */
+    allowed_hosts: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    /** Origin headers /mcp accepts when a browser sends one; empty: none but same-host. */
+    allowed_origins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
   },
   strict,
 );
+
+/** Price of a model in USD per million tokens. */
+export const ModelPriceSchema = Type.Object(
+  {
+    input_per_million: Type.Number({ minimum: 0 }),
+    cached_input_per_million: Type.Number({ minimum: 0 }),
+    output_per_million: Type.Number({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type ModelPrice = Static<typeof ModelPriceSchema>;
 
 /** `[monitoring]`: sampling interval and the guide's alert thresholds. */
 export const MonitoringSectionSchema = Type.Object(
@@ -159,6 +186,14 @@ export const FileConfigSchema = Type.Object(
     budget: BudgetSectionSchema,
     server: ServerSectionSchema,
     sessions: SessionsSectionSchema,
+    /** `[pricing."<model>"]`: what a model costs, for cost tracking. Models not listed cost 0 (with a warning). */
+    pricing: Type.Record(Type.String(), ModelPriceSchema, {
+      default: {
+        'gpt-5-codex': { input_per_million: 1.25, cached_input_per_million: 0.125, output_per_million: 10 },
+        'gpt-5': { input_per_million: 1.25, cached_input_per_million: 0.125, output_per_million: 10 },
+        'gpt-5-mini': { input_per_million: 0.25, cached_input_per_million: 0.025, output_per_million: 2 },
+      },
+    }),
   },
   { additionalProperties: false },
 );

@@ -1,9 +1,8 @@
 import type { Config } from '@techsapo/config';
 import type { RedisStore } from '@techsapo/redis';
-import { createService, type Service } from '@techsapo/service-kit';
+import { createService, redisPlugin, type Service } from '@techsapo/service-kit';
 import type { DestinationStream } from 'pino';
 import { SessionCipher } from './cipher.js';
-import { redisPlugin } from './plugins/redis.js';
 import { cacheRoutes } from './routes/cache/index.js';
 import { costRoutes } from './routes/costs/index.js';
 import { sessionRoutes } from './routes/sessions/index.js';

@@ -7,11 +7,14 @@ export interface EnvBinding {
   readonly path: readonly string[];
   /** Other names read when `name` is unset (older spellings). */
   readonly aliases?: readonly string[];
+  /** A flag set by other tools: any value but false/0/no/off means true (CI systems set `CI=woodpecker`). */
+  readonly flag?: boolean;
 }
 
 /** Variables the guide (and this project) name, each bound to one setting. */
 const NAMED: readonly EnvBinding[] = [
   { name: 'NODE_ENV', path: ['env', 'node_env'] },
+  { name: 'CI', path: ['env', 'ci'], flag: true },
   { name: 'HOST', path: ['server', 'host'] },
   { name: 'PORT', path: ['server', 'gateway_port'] },
   { name: 'SESSION_SERVICE_PORT', path: ['server', 'session_service_port'] },

@@ -106,7 +106,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   for (const binding of ENV_BINDINGS) {
     const name = [binding.name, ...(binding.aliases ?? [])].find((n) => env[n] !== undefined && env[n] !== '');
     if (!name) continue;
-    setAt(raw, binding.path, convertEnvValue(env[name]!, schemaAt(binding.path)));
+    const text = env[name]!;
+    setAt(raw, binding.path, binding.flag ? !/^(false|0|no|off)$/i.test(text.trim()) : convertEnvValue(text, schemaAt(binding.path)));
     envSources.set(binding.path.join('.'), `env ${name}`);
   }
 

@@ -162,6 +162,8 @@ export const SessionsSectionSchema = Type.Object(
 export const EnvOnlySchema = Type.Object(
   {
     node_env: Type.Enum(['development', 'production', 'test'], { default: 'development' }),
+    /** Running under CI (`CI` set): the bridge sends risky approvals to the manual queue. */
+    ci: Type.Boolean({ default: false }),
     redis_url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
     upstash_redis_rest_url: Type.Optional(Type.String({ pattern: '^https?://' })),
     upstash_redis_rest_token: Type.Optional(Type.String({ minLength: 1 })),

@@ -66,6 +66,13 @@ describe('loadConfig', () => {
     expect(config.source.envFile).toBe(join(root, '.env'));
   });
 
+  it('reads CI as a flag, whatever CI system set it', () => {
+    expect(loadConfig({ cwd: project(''), env: { CI: 'woodpecker' } }).env.ci).toBe(true);
+    expect(loadConfig({ cwd: project(''), env: { CI: 'true' } }).env.ci).toBe(true);
+    expect(loadConfig({ cwd: project(''), env: { CI: 'false' } }).env.ci).toBe(false);
+    expect(loadConfig({ cwd: project(''), env: {} }).env.ci).toBe(false);
+  });
+
   it('accepts the guide sandbox names as aliases', () => {
     expect(loadConfig({ cwd: project('[codex]\nsandbox = "isolated"\n'), env: {} }).codex.sandbox).toBe('workspace-write');
     expect(loadConfig({ cwd: project('[codex]\nsandbox = "full-access"\n'), env: {} }).codex.sandbox).toBe('danger-full-access');

@@ -6,6 +6,8 @@ import { SessionIdSchema } from './sessions.js';
 export const CHANNELS = {
   /** session.created / session.deleted */
   sessions: 'techsapo:events:sessions',
+  /** mcp.request.completed */
+  mcp: 'techsapo:events:mcp',
 } as const;
 
 /** Published when a session is created. */
@@ -30,3 +32,29 @@ export type SessionDeletedEvent = Static<typeof SessionDeletedEventSchema>;
 /** Anything on the sessions channel. */
 export const SessionEventSchema = Type.Union([SessionCreatedEventSchema, SessionDeletedEventSchema]);
 export type SessionEvent = Static<typeof SessionEventSchema>;
+
+/** Token usage of one Codex turn. */
+export const UsageSchema = Type.Object({
+  inputTokens: Type.Integer({ minimum: 0 }),
+  cachedInputTokens: Type.Integer({ minimum: 0 }),
+  outputTokens: Type.Integer({ minimum: 0 }),
+  reasoningTokens: Type.Integer({ minimum: 0 }),
+});
+export type Usage = Static<typeof UsageSchema>;
+
+/** Published by the codex-mcp-bridge after every tool call (pub/sub and the capped stream). */
+export const McpRequestCompletedEventSchema = Type.Object({
+  type: Type.Literal('mcp.request.completed'),
+  tool: Type.Enum(['codex', 'codex-reply']),
+  at: TimestampSchema,
+  durationMs: Type.Number({ minimum: 0 }),
+  cached: Type.Boolean(),
+  /** Null on success; a short error code otherwise (e.g. TIMEOUT, OVERLOADED, MODEL_ERROR). */
+  error: Type.Union([Type.String(), Type.Null()]),
+  usage: UsageSchema,
+  costUsd: Type.Number({ minimum: 0 }),
+  model: Type.String(),
+  userId: Type.String(),
+  threadId: Type.Union([Type.String(), Type.Null()]),
+});
+export type McpRequestCompletedEvent = Static<typeof McpRequestCompletedEventSchema>;

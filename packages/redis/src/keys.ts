@@ -12,4 +12,12 @@ export const keys = {
   cache: (key: string) => `cache:${key}`,
   /** A user's cost totals for one UTC day (`YYYY-MM-DD`) or month (`YYYY-MM`). */
   cost: (userId: string, period: string) => `cost:${userId}:${period}`,
+  /** Settings of a Codex thread, so any bridge process can resume it. */
+  codexThread: (threadId: string) => `codex:thread:${threadId}`,
+  /** A cached Codex answer, by hash of everything that shapes it. */
+  codexAnswer: (hash: string) => `cache:codex:${hash}`,
+  /** Capped stream of `mcp.request.completed` events, read by the perf-monitor. */
+  mcpRequests: 'techsapo:mcp:requests',
+  /** Capped audit stream of the bridge: tool calls, approval decisions, restarts. */
+  audit: 'techsapo:audit',
 } as const;

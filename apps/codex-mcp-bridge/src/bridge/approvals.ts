@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { assessCommand, assessFileChanges, decide, type ApprovalPolicy, type Assessment } from '../security/risk.js';
+import { maskSecrets } from '../security/secrets.js';
+
+/** An approval waiting for a person (`GET /api/v1/mcp/approvals`). */
+export interface PendingApproval {
+  id: string;
+  threadId: string;
+  turnId: string;
+  kind: 'command' | 'file_change';
+  /** The command line, or the files touched (secrets masked). */
+  summary: string;
+  cwd: string | null;
+  risk: Assessment['risk'];
+  reasons: string[];
+  createdAt: string;
+  deadline: string;
+}
+
+/** A decision, as recorded in the audit stream. */
+export interface ApprovalRecord {
+  threadId: string;
+  kind: PendingApproval['kind'];
+  summary: string;
+  risk: Assessment['risk'];
+  reasons: string[];
+  decision: 'accept' | 'decline';
+  by: 'policy' | 'operator' | 'deadline' | 'shutdown';
+}
+
+/** Options of `ApprovalCenter`. */
+export interface ApprovalOptions {
+  policy: ApprovalPolicy;
+  /** `[security] risk_assessment`: when off, every request is treated as medium risk. */
+  riskAssessment: boolean;
+  /** Running under CI (the `CI` variable): with `require_manual_approval_for_ci`, risky requests wait for a person. */
+  isCi: boolean;
+  timeoutMs: number;
+  /** The working directory of a thread: the workspace its commands are judged against. */
+  workspaceOf: (threadId: string) => string | undefined;
+  onDecision: (record: ApprovalRecord) => void;
+  log: FastifyBaseLogger;
+}
+
+type FileChange = { path: string; kind: { type: 'add' | 'delete' | 'update'; move_path?: string | null } };
+
+/**
+ * Answers Codex's approval requests: classifies each command or file change by risk, decides per
+ * `[security.approval_workflows]`, and parks what needs a person in a queue with a deadline after which it
+ * is declined, so a turn never hangs.
+ */
+export class ApprovalCenter {
+  private readonly pending = new Map<string, PendingApproval & { settle: (decision: 'accept' | 'decline', by: ApprovalRecord['by']) => void }>();
+  /** File changes announced by `item/started`, by item id: the approval request itself carries no diff. */
+  private readonly fileChanges = new Map<string, FileChange[]>();
+
+  constructor(private readonly options: ApprovalOptions) {}
+
+  /** Watches notifications for the file changes that later approval requests refer to. */
+  observe(method: string, params: Record<string, unknown>): void {
+    const item = params.item as { type?: string; id?: string; changes?: FileChange[] } | undefined;
+    if (item?.type !== 'fileChange' || !item.id) return;
+    if (method === 'item/started') this.fileChanges.set(item.id, item.changes ?? []);
+    else if (method === 'item/completed') this.fileChanges.delete(item.id);
+  }
+
+  /** Answers one server request from app-server. */
+  async handle(method: string, params: Record<string, unknown>): Promise<{ decision: 'accept' | 'decline' }> {
+    const threadId = String(params.threadId ?? '');
+    const workspace = this.options.workspaceOf(threadId) ?? String(params.cwd ?? process.cwd());
+    let kind: PendingApproval['kind'];
+    let summary: string;
+    let assessment: Assessment;
+    if (method === 'item/commandExecution/requestApproval') {
+      kind = 'command';
+      const command = String(params.command ?? '');
+      summary = maskSecrets(command);
+      assessment = assessCommand(command, String(params.cwd ?? workspace), [workspace]);
+    } else if (method === 'item/fileChange/requestApproval') {
+      kind = 'file_change';
+      const changes = this.fileChanges.get(String(params.itemId)) ?? [];
+      summary = changes.map((c) => `${c.kind.type} ${c.path}${c.kind.move_path ? ` -> ${c.kind.move_path}` : ''}`).join(', ') || '(unknown files)';
+      assessment = changes.length
+        ? assessFileChanges(changes.map((c) => ({ path: c.path, kind: c.kind.type, movePath: c.kind.move_path ?? null })), [workspace])
+        : { risk: 'high', reasons: ['the files to change are unknown'] };
+    } else {
+      this.options.log.warn({ method }, 'declining an app-server request the bridge does not handle');
+      return { decision: 'decline' };
+    }
+    if (!this.options.riskAssessment) assessment = { risk: 'medium', reasons: ['risk assessment is disabled'] };
+
+    const verdict = decide(assessment, this.options.policy, this.options.isCi);
+    const record = (decision: 'accept' | 'decline', by: ApprovalRecord['by']): { decision: 'accept' | 'decline' } => {
+      this.options.onDecision({ threadId, kind, summary, risk: assessment.risk, reasons: assessment.reasons, decision, by });
+      return { decision };
+    };
+    if (verdict !== 'manual') return record(verdict, 'policy');
+
+    const id = randomUUID();
+    const now = Date.now();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle('decline', 'deadline'), this.options.timeoutMs);
+      const settle = (decision: 'accept' | 'decline', by: ApprovalRecord['by']): void => {
+        if (!this.pending.delete(id)) return;
+        clearTimeout(timer);
+        resolve(record(decision, by));
+      };
+      this.pending.set(id, {
+        id,
+        threadId,
+        turnId: String(params.turnId ?? ''),
+        kind,
+        summary,
+        cwd: params.cwd === undefined || params.cwd === null ? null : String(params.cwd),
+        risk: assessment.risk,
+        reasons: assessment.reasons,
+        createdAt: new Date(now).toISOString(),
+        deadline: new Date(now + this.options.timeoutMs).toISOString(),
+        settle,
+      });
+    });
+  }
+
+  list(): PendingApproval[] {
+    return [...this.pending.values()].map(({ settle: _settle, ...approval }) => approval);
+  }
+
+  /** An operator's decision; false when no such approval is pending (decided, expired, unknown). */
+  resolve(id: string, decision: 'accept' | 'decline'): boolean {
+    const approval = this.pending.get(id);
+    approval?.settle(decision, 'operator');
+    return approval !== undefined;
+  }
+
+  /** Declines everything still pending (shutdown). */
+  close(): void {
+    for (const approval of [...this.pending.values()]) approval.settle('decline', 'shutdown');
+  }
+}

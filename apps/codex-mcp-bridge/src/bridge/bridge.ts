@@ -1,0 +1,224 @@
+import { createHash } from 'node:crypto';
+import type { Config } from '@techsapo/config';
+import { CHANNELS, type McpRequestCompletedEvent } from '@techsapo/contracts/events';
+import { createRedisService, keys, type RedisService, type RedisStore } from '@techsapo/redis';
+import type { FastifyBaseLogger } from 'fastify';
+import { AppServerExitedError } from '../codex/app-server.js';
+import { UnknownThreadError, type CodexPool } from '../codex/pool.js';
+import { ZERO_USAGE, type ThreadSettings, type TurnProgress, type TurnResult, type Usage } from '../codex/types.js';
+import { maskDeep, maskSecrets } from '../security/secrets.js';
+import { Limiter, OverloadedError } from './limiter.js';
+import { costOf } from './pricing.js';
+
+/** A tool call that failed in a way the caller can act on; `code` goes into events and metrics. */
+export class ToolError extends Error {
+  override readonly name = 'ToolError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a `codex` or `codex-reply` call returns (the tool's `structuredContent`). */
+export interface ToolOutcome {
+  threadId: string;
+  content: string;
+  usage: Usage;
+  costUsd: number;
+  durationMs: number;
+  cached: boolean;
+}
+
+/** Who calls and how to reach them during the turn. */
+export interface CallContext {
+  userId: string;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((progress: TurnProgress) => void) | undefined;
+}
+
+/** Counters `/api/v1/mcp/metrics` and Prometheus read. */
+export interface BridgeCounters {
+  calls: number;
+  errors: number;
+  cacheHits: number;
+  coalesced: number;
+  timeouts: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+/** Hooks for metrics: called once per finished tool call. */
+export type CallObserver = (event: McpRequestCompletedEvent) => void;
+
+const STREAM_MAX_LEN = 10_000;
+
+/**
+ * The tools' logic, apart from MCP: limits, response cache, coalescing of identical calls, cost, events
+ * and audit around the Codex pool.
+ */
+export class CodexBridge {
+  readonly limiter: Limiter;
+  readonly counters: BridgeCounters = { calls: 0, errors: 0, cacheHits: 0, coalesced: 0, timeouts: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  private readonly redis: RedisService;
+  private readonly inflight = new Map<string, { outcome: Promise<ToolOutcome>; joined: number }>();
+  private readonly warnedModels = new Set<string>();
+  /** Model of each thread this process has seen, for pricing replies. */
+  private readonly models = new Map<string, string>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly pool: CodexPool,
+    private readonly store: RedisStore,
+    private readonly log: FastifyBaseLogger,
+    private readonly observe: CallObserver = () => {},
+  ) {
+    this.limiter = new Limiter(config.mcp.max_concurrent_sessions, config.mcp.max_queue_size);
+    this.redis = createRedisService(store, { costRetentionDays: config.sessions.cost_retention_days });
+  }
+
+  /** A fresh thread and its first turn (the `codex` tool). */
+  async codex(settings: ThreadSettings, prompt: string, ctx: CallContext): Promise<ToolOutcome> {
+    const started = performance.now();
+    const cacheable = this.config.mcp.enable_response_caching && settings.sandbox === 'read-only';
+    const key = createHash('sha256').update(JSON.stringify({ prompt, ...settings })).digest('hex');
+    return this.finish('codex', settings.model, started, ctx, async () => {
+      if (cacheable) {
+        const hit = await this.store.getJson<Omit<ToolOutcome, 'cached' | 'durationMs' | 'costUsd'>>(keys.codexAnswer(key));
+        if (hit) return { ...hit, costUsd: 0, cached: true, durationMs: 0 };
+      }
+      const shared = this.config.mcp.enable_request_batching ? this.inflight.get(key) : undefined;
+      if (shared && shared.joined < this.config.mcp.batch_size) {
+        shared.joined++;
+        this.counters.coalesced++;
+        // Those who join pay nothing: the turn is billed to whoever started it.
+        return { ...(await shared.outcome), costUsd: 0 };
+      }
+      const outcome = this.limiter.run(async () => {
+        const threadId = await this.pool.startThread(settings);
+        this.models.set(threadId, settings.model);
+        return this.toOutcome(await this.pool.runTurn(threadId, prompt, this.turnOptions(ctx)), settings.model);
+      }, ctx.signal);
+      if (this.config.mcp.enable_request_batching) {
+        const entry = { outcome, joined: 1 };
+        this.inflight.set(key, entry);
+        void outcome.finally(() => this.inflight.get(key) === entry && this.inflight.delete(key)).catch(() => {});
+      }
+      const result = await outcome;
+      if (cacheable) {
+        const { threadId, content, usage } = result;
+        await this.store.setJson(keys.codexAnswer(key), { threadId, content: maskSecrets(content), usage }, { ttlMs: this.config.mcp.cache_ttl_ms });
+      }
+      return result;
+    });
+  }
+
+  /** Another turn on an existing thread (the `codex-reply` tool); never cached or shared. */
+  async reply(threadId: string, prompt: string, ctx: CallContext): Promise<ToolOutcome> {
+    const started = performance.now();
+    const model = this.models.get(threadId) ?? (await this.pool.modelOf(threadId)) ?? this.config.codex.model;
+    return this.finish('codex-reply', model, started, ctx, () =>
+      this.limiter.run(async () => this.toOutcome(await this.pool.runTurn(threadId, prompt, this.turnOptions(ctx)), model), ctx.signal),
+    );
+  }
+
+  private turnOptions(ctx: CallContext): { timeoutMs: number; signal?: AbortSignal; onProgress?: (p: TurnProgress) => void } {
+    return { timeoutMs: this.config.mcp.session_timeout_ms, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}) };
+  }
+
+  private toOutcome(turn: TurnResult, model: string): ToolOutcome {
+    if (turn.status === 'interrupted' && turn.error?.startsWith('turn timed out')) {
+      throw new ToolError('TIMEOUT', `${turn.error} (session_timeout_ms); the thread ${turn.threadId} can be continued with codex-reply`);
+    }
+    if (turn.status === 'interrupted') throw new ToolError('CANCELLED', `turn interrupted: ${turn.error ?? 'cancelled'}`);
+    if (turn.status === 'failed') throw new ToolError('MODEL_ERROR', modelErrorMessage(turn.error));
+    const price = this.config.pricing[model];
+    if (!price && !this.warnedModels.has(model)) {
+      this.warnedModels.add(model);
+      this.log.warn({ model }, 'no [pricing] entry for this model: its cost is recorded as 0');
+    }
+    return { threadId: turn.threadId, content: turn.text, usage: turn.usage, costUsd: costOf(turn.usage, price), durationMs: turn.durationMs, cached: false };
+  }
+
+  /** Runs a call and, whatever happens, records it: counters, event, stream, cost, audit. */
+  private async finish(tool: 'codex' | 'codex-reply', model: string, started: number, ctx: CallContext, call: () => Promise<ToolOutcome>): Promise<ToolOutcome> {
+    let outcome: ToolOutcome | undefined;
+    let failure: ToolError | undefined;
+    try {
+      outcome = await call();
+      outcome.durationMs = Math.round(performance.now() - started);
+      return outcome;
+    } catch (error) {
+      failure = toToolError(error);
+      throw failure;
+    } finally {
+      this.record(tool, model, ctx.userId, Math.round(performance.now() - started), outcome, failure);
+    }
+  }
+
+  private record(tool: 'codex' | 'codex-reply', model: string, userId: string, durationMs: number, outcome: ToolOutcome | undefined, failure: ToolError | undefined): void {
+    const usage = outcome?.usage ?? { ...ZERO_USAGE };
+    const costUsd = outcome?.costUsd ?? 0;
+    const event: McpRequestCompletedEvent = {
+      type: 'mcp.request.completed',
+      tool,
+      at: new Date().toISOString(),
+      durationMs,
+      cached: outcome?.cached ?? false,
+      error: failure?.code ?? null,
+      usage: outcome?.cached ? { ...ZERO_USAGE } : usage,
+      costUsd,
+      model,
+      userId,
+      threadId: outcome?.threadId ?? null,
+    };
+    const c = this.counters;
+    c.calls++;
+    if (failure) c.errors++;
+    if (failure?.code === 'TIMEOUT') c.timeouts++;
+    if (event.cached) c.cacheHits++;
+    c.inputTokens += event.usage.inputTokens;
+    c.outputTokens += event.usage.outputTokens;
+    c.costUsd += costUsd;
+    this.observe(event);
+
+    // One round trip for the event, the stream entry and the audit record; cost tracking is its own transaction.
+    const json = JSON.stringify(event);
+    const tx = this.store.multi().publish(CHANNELS.mcp, json).xAdd(keys.mcpRequests, { event: json }, STREAM_MAX_LEN);
+    if (this.config.security.audit_logging) {
+      tx.xAdd(keys.audit, { type: 'tool_call', at: event.at, detail: JSON.stringify(this.mask({ tool, userId, threadId: event.threadId, error: failure?.message ?? null, cached: event.cached })) }, STREAM_MAX_LEN);
+    }
+    const writes: Promise<unknown>[] = [tx.exec()];
+    if (costUsd > 0 || event.usage.inputTokens > 0) writes.push(this.redis.trackCost(userId, model, event.usage.inputTokens + event.usage.outputTokens, costUsd));
+    Promise.all(writes).catch((error: unknown) => this.log.warn({ err: error }, 'could not record a tool call in Redis'));
+    this.log.info(this.mask({ tool, userId, threadId: event.threadId, durationMs, cached: event.cached, error: failure?.message ?? null, costUsd }), 'tool call');
+  }
+
+  /** Appends an audit record (approval decisions, restarts) to the stream and the log. */
+  audit(type: string, detail: Record<string, unknown>): void {
+    if (!this.config.security.audit_logging) return;
+    const masked = this.mask(detail);
+    this.log.info({ audit: type, ...masked }, 'audit');
+    this.store.xAdd(keys.audit, { type, at: new Date().toISOString(), detail: JSON.stringify(masked) }, STREAM_MAX_LEN).catch((error: unknown) => this.log.warn({ err: error }, 'could not append to the audit stream'));
+  }
+
+  private mask<T>(value: T): T {
+    return this.config.security.sensitive_data_detection ? maskDeep(value) : value;
+  }
+}
+
+function modelErrorMessage(error: string | undefined): string {
+  const detail = error ?? 'the turn failed';
+  if (/401|unauthori[sz]ed|auth/i.test(detail)) return `the model provider refused the credentials (${detail}): run \`codex login\` or configure a model provider in [codex.config]`;
+  return `the model failed: ${detail}`;
+}
+
+function toToolError(error: unknown): ToolError {
+  if (error instanceof ToolError) return error;
+  if (error instanceof OverloadedError) return new ToolError('OVERLOADED', error.message);
+  if (error instanceof UnknownThreadError) return new ToolError('UNKNOWN_THREAD', error.message);
+  if (error instanceof AppServerExitedError) return new ToolError('CODEX_EXITED', error.message);
+  return new ToolError('INTERNAL', error instanceof Error ? error.message : String(error));
+}

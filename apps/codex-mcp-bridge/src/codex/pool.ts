@@ -1,0 +1,327 @@
+import { EventEmitter } from 'node:events';
+import type { FastifyBaseLogger } from 'fastify';
+import { AppServer, AppServerExitedError, type AppServerOptions } from './app-server.js';
+import { ZERO_USAGE, type ThreadSettings, type TurnProgress, type TurnResult, type Usage } from './types.js';
+
+/** Where thread settings are kept so that a thread can be resumed on another process or after a restart. */
+export interface ThreadDirectory {
+  save(threadId: string, settings: ThreadSettings): Promise<void>;
+  load(threadId: string): Promise<ThreadSettings | null>;
+}
+
+/** Options of `CodexPool`. */
+export interface PoolOptions extends AppServerOptions {
+  size: number;
+  directory: ThreadDirectory;
+  /** Threads idle this long are unloaded from their process (they stay resumable). */
+  idleThreadMs: number;
+}
+
+/** The thread named by `codex-reply` is not known here. */
+export class UnknownThreadError extends Error {
+  override readonly name = 'UnknownThreadError';
+}
+
+interface Slot {
+  index: number;
+  server: AppServer | undefined;
+  starting: Promise<AppServer> | undefined;
+  restarts: number;
+  active: number;
+  draining: boolean;
+  lastExit: string | undefined;
+}
+
+interface LoadedThread {
+  server: AppServer;
+  cwd: string;
+  slot: Slot;
+  lastUsed: number;
+  /** Cumulative token usage of the thread as app-server last reported it. */
+  total: Usage | undefined;
+  /** Serialises turns: app-server runs one turn per thread at a time. */
+  queue: Promise<unknown>;
+}
+
+/** What `/api/v1/mcp/status` shows of a process. */
+export interface ProcessStatus {
+  index: number;
+  pid: number | null;
+  alive: boolean;
+  threads: number;
+  activeTurns: number;
+  restarts: number;
+  lastExit: string | null;
+}
+
+const usageOf = (breakdown: Record<string, number> | undefined): Usage | undefined =>
+  breakdown && {
+    inputTokens: breakdown.inputTokens ?? 0,
+    cachedInputTokens: breakdown.cachedInputTokens ?? 0,
+    outputTokens: breakdown.outputTokens ?? 0,
+    reasoningTokens: breakdown.reasoningOutputTokens ?? 0,
+  };
+
+const minus = (a: Usage, b: Usage | undefined): Usage =>
+  b ? { inputTokens: a.inputTokens - b.inputTokens, cachedInputTokens: a.cachedInputTokens - b.cachedInputTokens, outputTokens: a.outputTokens - b.outputTokens, reasoningTokens: a.reasoningTokens - b.reasoningTokens } : a;
+
+/**
+ * A warm pool of `codex app-server` processes, each hosting many threads. A process that exits is
+ * restarted with backoff; its threads are resumed (`thread/resume`) wherever their next turn runs.
+ */
+export class CodexPool extends EventEmitter<{ restart: [index: number, reason: string]; notification: [method: string, params: Record<string, unknown>] }> {
+  private readonly slots: Slot[];
+  private readonly threads = new Map<string, LoadedThread>();
+  private closed = false;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly options: PoolOptions) {
+    super();
+    this.slots = Array.from({ length: options.size }, (_, index) => ({ index, server: undefined, starting: undefined, restarts: 0, active: 0, draining: false, lastExit: undefined }));
+    this.sweeper = setInterval(() => void this.releaseIdle(), Math.min(options.idleThreadMs, 60_000));
+    this.sweeper.unref();
+  }
+
+  /** Starts every process; resolves when all answered `initialize`. */
+  async start(): Promise<void> {
+    await Promise.all(this.slots.map((slot) => this.ensure(slot)));
+  }
+
+  status(): ProcessStatus[] {
+    return this.slots.map((slot) => ({
+      index: slot.index,
+      pid: slot.server?.pid ?? null,
+      alive: slot.server?.alive ?? false,
+      threads: [...this.threads.values()].filter((t) => t.slot === slot).length,
+      activeTurns: slot.active,
+      restarts: slot.restarts,
+      lastExit: slot.lastExit ?? null,
+    }));
+  }
+
+  /** Codex's `account/read`: who Codex is logged in as, and whether the configured provider needs that. */
+  async account(): Promise<{ account: { type: string } | null; requiresOpenaiAuth: boolean }> {
+    return (await this.ensure(this.pick())).request('account/read', {});
+  }
+
+  /** The model a thread was started with, from the directory. */
+  async modelOf(threadId: string): Promise<string | undefined> {
+    return (await this.options.directory.load(threadId))?.model;
+  }
+
+  /** The working directory a loaded thread was started in. */
+  cwdOf(threadId: string): string | undefined {
+    return this.threads.get(threadId)?.cwd;
+  }
+
+  /** Starts a thread on the least busy process. */
+  async startThread(settings: ThreadSettings): Promise<string> {
+    const slot = this.pick();
+    const server = await this.ensure(slot);
+    const response = await server.request<{ thread: { id: string } }>('thread/start', {
+      model: settings.model,
+      cwd: settings.cwd,
+      sandbox: settings.sandbox,
+      approvalPolicy: settings.approvalPolicy,
+      baseInstructions: settings.baseInstructions ?? null,
+      developerInstructions: settings.developerInstructions ?? null,
+      config: settings.config ?? null,
+    });
+    const threadId = response.thread.id;
+    await this.options.directory.save(threadId, settings);
+    this.threads.set(threadId, { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: undefined, queue: Promise.resolve() });
+    return threadId;
+  }
+
+  /**
+   * Runs one turn on a thread (resuming it first when its process is gone or it was released) and
+   * resolves when the turn completes, fails, or is interrupted by `signal` or the timeout.
+   */
+  async runTurn(threadId: string, prompt: string, options: { timeoutMs: number; signal?: AbortSignal; onProgress?: (p: TurnProgress) => void }): Promise<TurnResult> {
+    const thread = await this.locate(threadId);
+    const run = thread.queue.then(() => this.turn(threadId, thread, prompt, options));
+    thread.queue = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Replaces every process, one at a time: new turns avoid the one being replaced, and its running turns
+   * may finish for up to `graceMs` before it is closed (a turn still running then fails with a clear error).
+   */
+  async restartAll(graceMs = 30_000): Promise<void> {
+    for (const slot of this.slots) {
+      slot.draining = true;
+      const deadline = Date.now() + graceMs;
+      while (slot.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const old = slot.server;
+      slot.server = undefined;
+      slot.restarts++;
+      this.emit('restart', slot.index, 'restart requested');
+      await old?.close();
+      slot.draining = false;
+      if (!this.closed) await this.ensure(slot).catch(() => {});
+    }
+  }
+
+  /** Kills one process (tests and operators use it to prove recovery). */
+  kill(index: number): void {
+    this.slots[index]?.server?.kill();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        await slot.starting?.catch(() => undefined);
+        await slot.server?.close();
+      }),
+    );
+  }
+
+  private pick(): Slot {
+    const candidates = this.slots.filter((s) => !s.draining);
+    const pool = candidates.length ? candidates : this.slots;
+    const load = (s: Slot): number => s.active * 1000 + [...this.threads.values()].filter((t) => t.slot === s).length;
+    return pool.reduce((best, s) => (load(s) < load(best) ? s : best));
+  }
+
+  private ensure(slot: Slot): Promise<AppServer> {
+    if (slot.server?.alive) return Promise.resolve(slot.server);
+    if (this.closed) return Promise.reject(new AppServerExitedError('the bridge is shutting down'));
+    slot.starting ??= (async () => {
+      try {
+        // Back off after repeated crashes so a binary that cannot start does not spin.
+        if (slot.restarts > 0) await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** Math.min(slot.restarts - 1, 7), 10_000)));
+        const server = new AppServer({ ...this.options });
+        server.on('exit', (reason) => this.onExit(slot, server, reason));
+        server.on('notification', (method, params) => this.emit('notification', method, params));
+        await server.start();
+        slot.server = server;
+        return server;
+      } finally {
+        slot.starting = undefined;
+      }
+    })();
+    return slot.starting;
+  }
+
+  private onExit(slot: Slot, server: AppServer, reason: string): void {
+    for (const [id, thread] of this.threads) if (thread.server === server) this.threads.delete(id);
+    if (slot.server !== server) return; // replaced on purpose
+    slot.server = undefined;
+    slot.lastExit = reason;
+    if (this.closed) return;
+    slot.restarts++;
+    this.options.log.warn({ process: slot.index, reason }, 'codex app-server exited; restarting');
+    this.emit('restart', slot.index, reason);
+    this.ensure(slot).catch((error: unknown) => this.options.log.error({ err: error, process: slot.index }, 'codex app-server restart failed'));
+  }
+
+  private async locate(threadId: string): Promise<LoadedThread> {
+    const loaded = this.threads.get(threadId);
+    if (loaded?.server.alive && loaded.slot.server === loaded.server) return loaded;
+    const settings = await this.options.directory.load(threadId);
+    if (!settings) throw new UnknownThreadError(`unknown thread ${threadId}: start one with the codex tool`);
+    const slot = this.pick();
+    const server = await this.ensure(slot);
+    await server.request('thread/resume', { threadId, model: settings.model, cwd: settings.cwd, sandbox: settings.sandbox, approvalPolicy: settings.approvalPolicy, config: settings.config ?? null });
+    const thread: LoadedThread = { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: this.threads.get(threadId)?.total, queue: Promise.resolve() };
+    this.threads.set(threadId, thread);
+    return thread;
+  }
+
+  private async releaseIdle(): Promise<void> {
+    const cutoff = Date.now() - this.options.idleThreadMs;
+    for (const [id, thread] of this.threads) {
+      if (thread.lastUsed > cutoff || thread.slot.active > 0) continue;
+      this.threads.delete(id);
+      await thread.server.request('thread/unsubscribe', { threadId: id }).catch(() => {});
+    }
+  }
+
+  private async turn(threadId: string, thread: LoadedThread, prompt: string, options: { timeoutMs: number; signal?: AbortSignal; onProgress?: (p: TurnProgress) => void }): Promise<TurnResult> {
+    const { server, slot } = thread;
+    const started = performance.now();
+    const before = thread.total;
+    let text = '';
+    let turnId = '';
+    let error: string | undefined;
+    slot.active++;
+    thread.lastUsed = Date.now();
+    try {
+      return await new Promise<TurnResult>((resolve, reject) => {
+        let interruptReason: string | undefined;
+        const interrupt = (reason: string): void => {
+          interruptReason ??= reason;
+          if (turnId) server.request('turn/interrupt', { threadId, turnId }).catch(() => {});
+        };
+        const timer = setTimeout(() => interrupt(`turn timed out after ${options.timeoutMs} ms`), options.timeoutMs);
+        const onAbort = (): void => interrupt('cancelled by the client');
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+          server.off('notification', onNotification);
+          server.off('exit', onExit);
+        };
+        const onExit = (reason: string): void => {
+          cleanup();
+          reject(new AppServerExitedError(`${reason}; the turn was lost (its thread can be continued with codex-reply)`));
+        };
+        const onNotification = (method: string, params: Record<string, unknown>): void => {
+          if (params.threadId !== threadId) return;
+          const item = params.item as { type?: string; text?: string; command?: string; changes?: { path: string }[] } | undefined;
+          switch (method) {
+            case 'item/agentMessage/delta':
+              options.onProgress?.({ kind: 'agent_delta', message: String(params.delta ?? '') });
+              break;
+            case 'item/started':
+              if (item?.type === 'commandExecution') options.onProgress?.({ kind: 'command', message: `running: ${item.command}` });
+              if (item?.type === 'fileChange') options.onProgress?.({ kind: 'file_change', message: `editing: ${(item.changes ?? []).map((c) => c.path).join(', ')}` });
+              break;
+            case 'item/completed':
+              if (item?.type === 'agentMessage') text = item.text ?? '';
+              break;
+            case 'thread/tokenUsage/updated':
+              thread.total = usageOf((params.tokenUsage as { total?: Record<string, number> } | undefined)?.total) ?? thread.total;
+              break;
+            case 'error':
+              if (!params.willRetry) error = (params.error as { message?: string } | undefined)?.message;
+              else options.onProgress?.({ kind: 'status', message: `model error, retrying: ${(params.error as { message?: string } | undefined)?.message}` });
+              break;
+            case 'turn/completed': {
+              cleanup();
+              const turn = params.turn as { id: string; status: TurnResult['status']; error?: { message?: string } | null };
+              resolve({
+                threadId,
+                turnId: turn.id,
+                status: turn.status,
+                text,
+                usage: thread.total ? minus(thread.total, before) : { ...ZERO_USAGE },
+                durationMs: Math.round(performance.now() - started),
+                error: interruptReason ?? turn.error?.message ?? error,
+              });
+              break;
+            }
+          }
+        };
+        server.on('notification', onNotification);
+        server.on('exit', onExit);
+        server
+          .request<{ turn: { id: string } }>('turn/start', { threadId, input: [{ type: 'text', text: prompt, text_elements: [] }] })
+          .then((response) => {
+            turnId = response.turn.id;
+            if (interruptReason) interrupt(interruptReason);
+          })
+          .catch((err: unknown) => {
+            cleanup();
+            reject(err);
+          });
+      });
+    } finally {
+      slot.active--;
+      thread.lastUsed = Date.now();
+    }
+  }
+}

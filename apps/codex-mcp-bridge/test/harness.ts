@@ -1,0 +1,81 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { loadConfig } from '@techsapo/config';
+import { createNodeRedisStore, type RedisStore } from '@techsapo/redis';
+import type { Service } from '@techsapo/service-kit';
+import { freePort, startFakeResponses, startRedisServer, type FakeResponsesServer, type TestRedis } from '@techsapo/testing';
+import { afterAll, beforeAll } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { toTomlValue } from '../src/codex/binary.js';
+
+/** A running bridge on a real port, with what it runs against. */
+export interface RunningBridge {
+  app: Service;
+  port: number;
+  url: string;
+  codexHome: string;
+  workspace: string;
+  close(): Promise<void>;
+}
+
+/**
+ * For one test file: a redis-server, the fake model, and `start(toml)` to run the bridge (real Codex,
+ * two app-server processes unless the TOML says otherwise) against them.
+ */
+export function useBridge() {
+  let redis: TestRedis;
+  let fake: FakeResponsesServer;
+  const closers: (() => Promise<unknown>)[] = [];
+  beforeAll(async () => {
+    [redis, fake] = await Promise.all([startRedisServer(), startFakeResponses()]);
+  });
+  afterAll(async () => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    await fake?.close();
+    await redis?.close();
+  });
+
+  return {
+    redis: () => redis,
+    fake: () => fake,
+    /** Starts a bridge; `toml` is appended to a config that points Codex at the fake model. */
+    async start(toml = '', options: { codexHome?: string; env?: Record<string, string> } = {}): Promise<RunningBridge> {
+      const dir = mkdtempSync(join(tmpdir(), 'techsapo-bridge-'));
+      const codexHome = options.codexHome ?? join(dir, 'codex-home');
+      const workspace = join(dir, 'workspace');
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(workspace, { recursive: true });
+      const codexConfig = Object.entries(fake.codexConfig()).map(([k, v]) => `${k} = ${toTomlValue(v)}`).join('\n');
+      const file = join(dir, 'codex-mcp.toml');
+      writeFileSync(file, `[codex]\ncwd = ${JSON.stringify(workspace)}\n[codex.config]\n${codexConfig}\n[performance]\nmax_processes = 2\n${toml}\n`);
+      const port = await freePort();
+      const config = loadConfig({
+        env: { CODEX_MCP_CONFIG: file, REDIS_URL: redis.url, CODEX_HOME: codexHome, LOG_LEVEL: 'warn', NODE_ENV: 'test', CODEX_MCP_BRIDGE_PORT: String(port), ...options.env },
+      });
+      const app = await buildApp(config, { port });
+      await app.listen({ host: '127.0.0.1', port });
+      const running = { app, port, url: `http://127.0.0.1:${port}`, codexHome, workspace, close: () => app.close() };
+      closers.push(running.close);
+      return running;
+    },
+    /** An MCP client connected to a bridge over Streamable HTTP, as `user`. */
+    async client(bridge: RunningBridge, user = 'alice'): Promise<Client> {
+      const client = new Client({ name: 'techsapo-test', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${bridge.url}/mcp`), { requestInit: { headers: { 'x-techsapo-user': user } } }));
+      closers.push(() => client.close());
+      return client;
+    },
+    store(): RedisStore {
+      const store = createNodeRedisStore({ url: redis.url });
+      closers.push(() => store.close());
+      return store;
+    },
+  };
+}
+
+/** The text of a tool result. */
+export const textOf = (result: unknown): string => ((result as CallToolResult).content[0] as { text: string }).text;

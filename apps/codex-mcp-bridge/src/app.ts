@@ -116,12 +116,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
       userOf,
     );
 
-  app.addHook('onClose', async () => {
+  // MCP streams stay open while a client is connected: end them before the server waits for its connections.
+  app.addHook('preClose', async () => {
     stopping = true;
     approvals.close();
     await sessions.close();
-    await pool.close();
   });
+  app.addHook('onClose', () => pool.close());
 
   try {
     await pool.start();

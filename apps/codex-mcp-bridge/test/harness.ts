@@ -49,12 +49,15 @@ export function useBridge() {
       const workspace = join(dir, 'workspace');
       const { mkdirSync } = await import('node:fs');
       mkdirSync(workspace, { recursive: true });
-      const codexConfig = Object.entries(fake.codexConfig()).map(([k, v]) => `${k} = ${toTomlValue(v)}`).join('\n');
+      // Shell snapshots make every new thread slow on these machines (notes/codex-app-server.md).
+      const overrides = { ...fake.codexConfig(), features: { shell_snapshot: false } };
+      const codexConfig = Object.entries(overrides).map(([k, v]) => `${k} = ${toTomlValue(v)}`).join('\n');
       const file = join(dir, 'codex-mcp.toml');
-      writeFileSync(file, `[codex]\ncwd = ${JSON.stringify(workspace)}\n[codex.config]\n${codexConfig}\n[performance]\nmax_processes = 2\n${toml}\n`);
+      const pool = toml.includes('[performance]') ? '' : '[performance]\nmax_processes = 2\n';
+      writeFileSync(file, `[codex]\ncwd = ${JSON.stringify(workspace)}\n[codex.config]\n${codexConfig}\n${pool}${toml}\n`);
       const port = await freePort();
       const config = loadConfig({
-        env: { CODEX_MCP_CONFIG: file, REDIS_URL: redis.url, CODEX_HOME: codexHome, LOG_LEVEL: 'warn', NODE_ENV: 'test', CODEX_MCP_BRIDGE_PORT: String(port), ...options.env },
+        env: { CODEX_MCP_CONFIG: file, REDIS_URL: redis.url, CODEX_HOME: codexHome, LOG_LEVEL: 'error', NODE_ENV: 'test', CODEX_MCP_BRIDGE_PORT: String(port), ...options.env },
       });
       const app = await buildApp(config, { port });
       await app.listen({ host: '127.0.0.1', port });

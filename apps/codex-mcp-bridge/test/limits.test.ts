@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { textOf, useBridge } from './harness.js';
+
+const env = useBridge();
+
+describe('cache, coalescing and limits', () => {
+  it('answers a repeated read-only codex call from the cache, and never a writable or reply one', async () => {
+    const bridge = await env.start();
+    const client = await env.client(bridge);
+    env.fake().script({ type: 'message', text: 'cached answer', usage: { input_tokens: 100, output_tokens: 10 } });
+    const seen = env.fake().requests.length;
+    const first = await client.callTool({ name: 'codex', arguments: { prompt: 'cache me' } });
+    expect(first.structuredContent).toMatchObject({ cached: false });
+    const second = await client.callTool({ name: 'codex', arguments: { prompt: 'cache me' } });
+    expect(textOf(second)).toBe('cached answer');
+    expect(second.structuredContent).toMatchObject({ cached: true, costUsd: 0, threadId: (first.structuredContent as { threadId: string }).threadId });
+    expect(env.fake().requests.length).toBe(seen + 1);
+    // A different model, instruction or sandbox is a different question.
+    await client.callTool({ name: 'codex', arguments: { prompt: 'cache me', 'base-instructions': 'be brief' } });
+    await client.callTool({ name: 'codex', arguments: { prompt: 'cache me', sandbox: 'workspace-write' } });
+    await client.callTool({ name: 'codex', arguments: { prompt: 'cache me', sandbox: 'workspace-write' } });
+    expect(env.fake().requests.length).toBe(seen + 4);
+    const metrics = await (await fetch(`${bridge.url}/api/v1/mcp/metrics`)).json();
+    expect(metrics).toMatchObject({ calls: 5, cacheHits: 1, errors: 0 });
+    expect(metrics.cacheHitRate).toBeCloseTo(0.2);
+  });
+
+  it('shares one turn between identical concurrent calls', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\nbatch_size = 3\n');
+    const client = await env.client(bridge);
+    env.fake().script({ type: 'message', text: 'shared', delayMs: 500 });
+    const seen = env.fake().requests.length;
+    const results = await Promise.all(Array.from({ length: 4 }, () => client.callTool({ name: 'codex', arguments: { prompt: 'same question' } })));
+    expect(results.map(textOf)).toEqual(['shared', 'shared', 'shared', 'shared']);
+    // Up to batch_size callers share a turn: three on the first, the fourth starts another.
+    expect(env.fake().requests.length - seen).toBe(2);
+    const threads = new Set(results.map((r) => (r.structuredContent as { threadId: string }).threadId));
+    expect(threads.size).toBe(2);
+  });
+
+  it('runs at most max_concurrent_sessions turns at once and queues the rest in order', async () => {
+    const bridge = await env.start('[mcp]\nmax_concurrent_sessions = 15\nenable_response_caching = false\n[performance]\nmax_processes = 3\n');
+    const client = await env.client(bridge);
+    let running = 0;
+    let peak = 0;
+    env.fake().script(async (req) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 400));
+      running--;
+      return { type: 'message', text: `done: ${req.lastUserText}` };
+    });
+    const calls = Array.from({ length: 20 }, (_, i) => client.callTool({ name: 'codex', arguments: { prompt: `task ${i}` } }));
+    await expect.poll(async () => (await (await fetch(`${bridge.url}/api/v1/mcp/status`)).json()).queueSize, { timeout: 15_000, interval: 50 }).toBeGreaterThan(0);
+    const status = await (await fetch(`${bridge.url}/api/v1/mcp/status`)).json();
+    expect(status.activeSessions).toBeLessThanOrEqual(15);
+    const results = await Promise.all(calls);
+    expect(results.map(textOf)).toEqual(Array.from({ length: 20 }, (_, i) => `done: task ${i}`));
+    expect(peak).toBeLessThanOrEqual(15);
+    expect((await (await fetch(`${bridge.url}/api/v1/mcp/status`)).json()).queueSize).toBe(0);
+  }, 120_000);
+
+  it('refuses calls beyond the queue with an overloaded error', async () => {
+    const bridge = await env.start('[mcp]\nmax_concurrent_sessions = 1\nmax_queue_size = 1\nenable_response_caching = false\nenable_request_batching = false\n[performance]\nmax_processes = 1\n');
+    const client = await env.client(bridge);
+    env.fake().script({ type: 'message', text: 'slow', delayMs: 1500 });
+    const results = await Promise.all([0, 1, 2].map((i) => client.callTool({ name: 'codex', arguments: { prompt: `q${i}` } })));
+    const refused = results.filter((r) => r.isError);
+    expect(refused).toHaveLength(1);
+    expect(textOf(refused[0])).toMatch(/bridge overloaded.*try again later/);
+  });
+
+  it('interrupts a turn past session_timeout_ms and says so', async () => {
+    const bridge = await env.start('[mcp]\nsession_timeout_ms = 1500\nenable_response_caching = false\n');
+    const client = await env.client(bridge);
+    env.fake().script({ type: 'hang' });
+    const started = Date.now();
+    const result = await client.callTool({ name: 'codex', arguments: { prompt: 'never ends' } });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/timed out after 1500 ms.*codex-reply/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    env.fake().script({ type: 'message', text: 'after timeout' });
+    expect(textOf(await client.callTool({ name: 'codex', arguments: { prompt: 'next' } }))).toBe('after timeout');
+  });
+
+  it('reports model errors and refused credentials clearly', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n');
+    const client = await env.client(bridge);
+    env.fake().script({ type: 'http-error', status: 500 });
+    const failed = await client.callTool({ name: 'codex', arguments: { prompt: 'boom' } });
+    expect(failed.isError).toBe(true);
+    expect(textOf(failed)).toMatch(/the model failed/);
+    env.fake().script({ type: 'http-error', status: 401 });
+    const refused = await client.callTool({ name: 'codex', arguments: { prompt: 'who am i' } });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toMatch(/codex login.*model provider/);
+  });
+});

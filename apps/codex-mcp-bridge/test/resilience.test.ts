@@ -1,0 +1,97 @@
+import type { FakeModelRequest } from '@techsapo/testing';
+import { describe, expect, it } from 'vitest';
+import { textOf, useBridge } from './harness.js';
+
+const env = useBridge();
+const status = async (url: string) => (await fetch(`${url}/api/v1/mcp/status`)).json();
+
+describe('resilience', () => {
+  it('fails a turn at once when its app-server dies, restarts it, and resumes the thread', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n[performance]\nmax_processes = 1\n');
+    const client = await env.client(bridge);
+    env.fake().script((req: FakeModelRequest) => ({ type: 'message', text: req.isFollowUp ? 'resumed with history' : 'first answer' }));
+    const first = await client.callTool({ name: 'codex', arguments: { prompt: 'start' } });
+    const threadId = (first.structuredContent as { threadId: string }).threadId;
+    const before = (await status(bridge.url)).processes[0];
+
+    env.fake().script({ type: 'hang' });
+    const call = client.callTool({ name: 'codex-reply', arguments: { threadId, prompt: 'this one dies' } });
+    await expect.poll(() => env.fake().requests.at(-1)?.lastUserText, { timeout: 15_000 }).toBe('this one dies');
+    process.kill(before.pid, 'SIGKILL');
+    const lost = await call;
+    expect(lost.isError).toBe(true);
+    expect(textOf(lost)).toMatch(/codex app-server exited.*codex-reply/);
+
+    await expect.poll(async () => (await status(bridge.url)).processes[0].alive, { timeout: 15_000 }).toBe(true);
+    const after = (await status(bridge.url)).processes[0];
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.restarts).toBe(1);
+    env.fake().script((req: FakeModelRequest) => ({ type: 'message', text: req.isFollowUp ? 'resumed with history' : 'history lost' }));
+    const resumed = await client.callTool({ name: 'codex-reply', arguments: { threadId, prompt: 'still there?' } });
+    expect(textOf(resumed)).toBe('resumed with history');
+  });
+
+  it('continues a thread after the whole bridge restarts (ownership in Redis, thread/resume)', async () => {
+    const first = await env.start('[mcp]\nenable_response_caching = false\n');
+    const client = await env.client(first);
+    env.fake().script((req: FakeModelRequest) => ({ type: 'message', text: req.isFollowUp ? `continued: ${req.lastUserText}` : 'begun' }));
+    const started = await client.callTool({ name: 'codex', arguments: { prompt: 'begin' } });
+    const threadId = (started.structuredContent as { threadId: string }).threadId;
+    await first.close();
+
+    const second = await env.start('[mcp]\nenable_response_caching = false\n', { codexHome: first.codexHome });
+    const again = await env.client(second);
+    const reply = await again.callTool({ name: 'codex-reply', arguments: { threadId, prompt: 'after restart' } });
+    expect(reply.isError).toBeFalsy();
+    expect(textOf(reply)).toBe('continued: after restart');
+  });
+
+  it('replaces every process on POST /api/v1/mcp/restart and keeps serving', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n');
+    const client = await env.client(bridge);
+    const pids = (await status(bridge.url)).processes.map((p: { pid: number }) => p.pid);
+    const res = await fetch(`${bridge.url}/api/v1/mcp/restart`, { method: 'POST' });
+    expect(res.status).toBe(202);
+    await expect
+      .poll(async () => (await status(bridge.url)).processes.every((p: { pid: number; alive: boolean }) => p.alive && !pids.includes(p.pid)), { timeout: 20_000 })
+      .toBe(true);
+    env.fake().script({ type: 'message', text: 'after restart' });
+    expect(textOf(await client.callTool({ name: 'codex', arguments: { prompt: 'hello again' } }))).toBe('after restart');
+  });
+
+  it('reports status, counters, health and Prometheus metrics', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n');
+    const client = await env.client(bridge);
+    env.fake().script({ type: 'message', text: 'ok', usage: { input_tokens: 10, output_tokens: 5 } });
+    await client.callTool({ name: 'codex', arguments: { prompt: 'count me' } });
+    const s = await status(bridge.url);
+    expect(s).toMatchObject({ state: 'ready', codexVersion: '0.169.0', authMode: 'model-provider', activeSessions: 0, queueSize: 0, mcpSessions: 1 });
+    expect(s.processes).toHaveLength(2);
+    expect(s.memoryMb.codex).toBeGreaterThan(10);
+    expect(s.memoryMb.total).toBeCloseTo(s.memoryMb.bridge + s.memoryMb.codex, 0);
+    expect((await fetch(`${bridge.url}/health`)).status).toBe(200);
+    const metrics = await (await fetch(`${bridge.url}/metrics`)).text();
+    expect(metrics).toMatch(/^techsapo_mcp_calls_total\{tool="codex",status="ok"\} 1$/m);
+    expect(metrics).toMatch(/^techsapo_mcp_tokens_total\{kind="input"\} 10$/m);
+    expect(metrics).toMatch(/^techsapo_codex_processes 2$/m);
+    expect(metrics).toMatch(/^techsapo_mcp_call_duration_seconds_bucket/m);
+  });
+
+  it('closes MCP sessions a client abandons, after session_idle_timeout_ms', async () => {
+    const bridge = await env.start('[mcp]\nsession_idle_timeout_ms = 1000\n');
+    await env.client(bridge);
+    expect((await status(bridge.url)).mcpSessions).toBe(1);
+    await expect.poll(async () => (await status(bridge.url)).mcpSessions, { timeout: 5000, interval: 200 }).toBe(0);
+  });
+
+  it('refuses Host headers it was not configured for (DNS rebinding)', async () => {
+    const bridge = await env.start();
+    const res = await bridge.app.inject({
+      method: 'POST',
+      url: '/mcp',
+      headers: { host: 'evil.example:80', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      payload: { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } },
+    });
+    expect(res.statusCode).toBe(403);
+  });
+});

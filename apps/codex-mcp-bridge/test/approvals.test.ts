@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { keys } from '@techsapo/redis';
 import type { FakeModelRequest } from '@techsapo/testing';
 import { describe, expect, it } from 'vitest';
-import { textOf, useBridge } from './harness.js';
+import { getJson, textOf, useBridge } from './harness.js';
 
 const env = useBridge();
 
@@ -52,8 +52,8 @@ describe('risk-based approvals', () => {
     const client = await env.client(bridge);
     runThenReport('touch manual.txt');
     const call = client.callTool({ name: 'codex', arguments: { prompt: 'make a file', ...writable } });
-    await expect.poll(async () => (await (await fetch(`${bridge.url}/api/v1/mcp/approvals`)).json()).length, { timeout: 20_000 }).toBe(1);
-    const [pending] = await (await fetch(`${bridge.url}/api/v1/mcp/approvals`)).json();
+    await expect.poll(async () => (await getJson(`${bridge.url}/api/v1/mcp/approvals`)).length, { timeout: 20_000 }).toBe(1);
+    const [pending] = await getJson(`${bridge.url}/api/v1/mcp/approvals`);
     expect(pending).toMatchObject({ kind: 'command', summary: expect.stringContaining('touch manual.txt'), risk: 'medium' });
     expect(Date.parse(pending.deadline)).toBeGreaterThan(Date.now());
     const bad = await fetch(`${bridge.url}/api/v1/mcp/approvals/${pending.id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"decision":"maybe"}' });
@@ -64,7 +64,7 @@ describe('risk-based approvals', () => {
     expect(existsSync(join(bridge.workspace, 'manual.txt'))).toBe(true);
     const again = await fetch(`${bridge.url}/api/v1/mcp/approvals/${pending.id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"decision":"accept"}' });
     expect(again.status).toBe(404);
-    expect((await again.json()).error.code).toBe('APPROVAL_NOT_FOUND');
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('APPROVAL_NOT_FOUND');
   });
 
   it('declines a pending approval at its deadline, so the turn never hangs', async () => {

@@ -82,3 +82,6 @@ export function useBridge() {
 
 /** The text of a tool result. */
 export const textOf = (result: unknown): string => ((result as CallToolResult).content[0] as { text: string }).text;
+
+/** GETs a JSON body (tests read it loosely). */
+export const getJson = async (url: string): Promise<any> => (await fetch(url)).json();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { textOf, useBridge } from './harness.js';
+import { getJson, textOf, useBridge } from './harness.js';
 
 const env = useBridge();
 
@@ -20,7 +20,7 @@ describe('cache, coalescing and limits', () => {
     await client.callTool({ name: 'codex', arguments: { prompt: 'cache me', sandbox: 'workspace-write' } });
     await client.callTool({ name: 'codex', arguments: { prompt: 'cache me', sandbox: 'workspace-write' } });
     expect(env.fake().requests.length).toBe(seen + 4);
-    const metrics = await (await fetch(`${bridge.url}/api/v1/mcp/metrics`)).json();
+    const metrics = await getJson(`${bridge.url}/api/v1/mcp/metrics`);
     expect(metrics).toMatchObject({ calls: 5, cacheHits: 1, errors: 0 });
     expect(metrics.cacheHitRate).toBeCloseTo(0.2);
   });
@@ -51,13 +51,13 @@ describe('cache, coalescing and limits', () => {
       return { type: 'message', text: `done: ${req.lastUserText}` };
     });
     const calls = Array.from({ length: 20 }, (_, i) => client.callTool({ name: 'codex', arguments: { prompt: `task ${i}` } }));
-    await expect.poll(async () => (await (await fetch(`${bridge.url}/api/v1/mcp/status`)).json()).queueSize, { timeout: 15_000, interval: 50 }).toBeGreaterThan(0);
-    const status = await (await fetch(`${bridge.url}/api/v1/mcp/status`)).json();
+    await expect.poll(async () => (await getJson(`${bridge.url}/api/v1/mcp/status`)).queueSize, { timeout: 15_000, interval: 50 }).toBeGreaterThan(0);
+    const status = await getJson(`${bridge.url}/api/v1/mcp/status`);
     expect(status.activeSessions).toBeLessThanOrEqual(15);
     const results = await Promise.all(calls);
     expect(results.map(textOf)).toEqual(Array.from({ length: 20 }, (_, i) => `done: task ${i}`));
     expect(peak).toBeLessThanOrEqual(15);
-    expect((await (await fetch(`${bridge.url}/api/v1/mcp/status`)).json()).queueSize).toBe(0);
+    expect((await getJson(`${bridge.url}/api/v1/mcp/status`)).queueSize).toBe(0);
   }, 120_000);
 
   it('refuses calls beyond the queue with an overloaded error', async () => {

@@ -1,9 +1,9 @@
 import type { FakeModelRequest } from '@techsapo/testing';
 import { describe, expect, it } from 'vitest';
-import { textOf, useBridge } from './harness.js';
+import { getJson, textOf, useBridge } from './harness.js';
 
 const env = useBridge();
-const status = async (url: string) => (await fetch(`${url}/api/v1/mcp/status`)).json();
+const status = (url: string) => getJson(`${url}/api/v1/mcp/status`);
 
 describe('resilience', () => {
   it('fails a turn at once when its app-server dies, restarts it, and resumes the thread', async () => {

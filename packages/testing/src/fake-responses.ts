@@ -14,10 +14,11 @@ export interface FakeModelRequest {
   isFollowUp: boolean;
   /** Names of the tools offered, top-level and inside namespaces or `additional_tools` items. */
   tools: string[];
+  /** The HTTP request headers (Codex sends `session-id`, `thread-id`, `x-codex-turn-metadata`, ...). */
   headers: Record<string, string | string[] | undefined>;
 }
 
-/** Token usage the fake reports in `response.completed`. */
+/** Token usage the fake reports in `response.completed` (defaults: 10 input, 0 cached, 5 output, 0 reasoning). */
 export interface FakeUsage {
   input_tokens?: number;
   cached_input_tokens?: number;
@@ -33,7 +34,7 @@ export type FakeModelReply =
   | { type: 'command'; command: string; then: FakeModelReply; usage?: FakeUsage }
   /** A plain HTTP error with a JSON body (default: an OpenAI-style `{error}` object). */
   | { type: 'http-error'; status: number; body?: unknown }
-  /** Never answers; `close()` drops the connection. */
+  /** Never answers (not even headers); Codex gives up after `model_providers.fake.stream_idle_timeout_ms`, `close()` drops it. */
   | { type: 'hang' };
 
 /** Decides the reply to each request. */
@@ -173,7 +174,7 @@ export async function startFakeResponses(): Promise<FakeResponsesServer> {
     const responseId = `resp_${randomUUID()}`;
     let seq = 0;
     const send = (event: Item): void => {
-      if (!res.writableEnded) res.write(`event: ${String(event.type)}\ndata: ${JSON.stringify({ ...event, sequence_number: seq++ })}\n\n`);
+      if (!res.writableEnded && !res.destroyed) res.write(`event: ${String(event.type)}\ndata: ${JSON.stringify({ ...event, sequence_number: seq++ })}\n\n`);
     };
     const base = { id: responseId, object: 'response', created_at: Math.floor(Date.now() / 1000), model: request.body.model ?? 'fake' };
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });

@@ -67,8 +67,8 @@ async function post(fake: FakeResponsesServer, input: unknown[], tools: unknown[
 
 const user = (text: string) => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text }] });
 
-// Each test owns its fake so the codex processes (~1-2 s each) run concurrently.
-describe.skipIf(!existsSync(CODEX))('fake Responses API driven by the real codex binary', { concurrent: true }, () => {
+// Each test owns its fake. Sequential on purpose: on 2 cores concurrent codex processes (CPU-bound start) gain nothing.
+describe.skipIf(!existsSync(CODEX))('fake Responses API driven by the real codex binary', { timeout: 40_000 }, () => {
   const fakes: FakeResponsesServer[] = [];
   const newFake = async (): Promise<FakeResponsesServer> => {
     const fake = await startFakeResponses();

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Config } from '@techsapo/config';
 import type { RedisStore } from '@techsapo/redis';
 import { createService, redisPlugin, type Service } from '@techsapo/service-kit';
@@ -47,7 +47,8 @@ function codexVersion(bin: string): string {
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Service> {
   const bin = config.env.codex_bin ?? resolveCodexBinary();
   const version = codexVersion(bin);
-  const codexHome = config.env.codex_home ?? join(homedir(), '.codex');
+  // CODEX_HOME wins; else the directory of [codex] auth_file (default ~/.codex/auth.json), as Codex itself would.
+  const codexHome = config.env.codex_home ?? dirname(resolve(config.codex.auth_file.replace(/^~(?=$|\/)/, homedir())));
   mkdirSync(codexHome, { recursive: true });
   const startedAt = Date.now();
   let stopping = false;
@@ -78,6 +79,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     onServerRequest: (method, params) => approvals.handle(method, params),
     directory: redisThreadDirectory(app.store, THREAD_RETENTION_MS),
     idleThreadMs: config.mcp.thread_idle_timeout_ms,
+    maxThreadsPerProcess: config.performance.connection_pool_size,
     log: app.log,
   });
   const sessions = new McpSessions({

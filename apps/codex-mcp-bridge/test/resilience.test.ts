@@ -95,3 +95,16 @@ describe('resilience', () => {
     expect(res.statusCode).toBe(403);
   });
 });
+
+describe('thread limits', () => {
+  it('keeps at most connection_pool_size threads loaded per process, resuming the others on demand', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n[performance]\nmax_processes = 1\nconnection_pool_size = 2\n');
+    const client = await env.client(bridge);
+    env.fake().script((req: FakeModelRequest) => ({ type: 'message', text: req.isFollowUp ? 'with history' : 'new' }));
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(((await client.callTool({ name: 'codex', arguments: { prompt: `thread ${i}` } })).structuredContent as { threadId: string }).threadId);
+    expect((await status(bridge.url)).processes[0].threads).toBe(2);
+    expect(textOf(await client.callTool({ name: 'codex-reply', arguments: { threadId: ids[0], prompt: 'back to the first' } }))).toBe('with history');
+    expect((await status(bridge.url)).processes[0].threads).toBe(2);
+  });
+});

@@ -15,6 +15,8 @@ export interface PoolOptions extends AppServerOptions {
   directory: ThreadDirectory;
   /** Threads idle this long are unloaded from their process (they stay resumable). */
   idleThreadMs: number;
+  /** `[performance] connection_pool_size`: threads kept loaded per process; beyond it the least recently used idle ones are unloaded. */
+  maxThreadsPerProcess: number;
 }
 
 /** The thread named by `codex-reply` is not known here. */
@@ -41,6 +43,8 @@ interface LoadedThread {
   total: Usage | undefined;
   /** Serialises turns: app-server runs one turn per thread at a time. */
   queue: Promise<unknown>;
+  /** Turns queued or running on this thread; a busy thread is never unloaded. */
+  pending: number;
 }
 
 /** What `/api/v1/mcp/status` shows of a process. */
@@ -78,7 +82,7 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
   constructor(private readonly options: PoolOptions) {
     super();
     this.slots = Array.from({ length: options.size }, (_, index) => ({ index, server: undefined, starting: undefined, restarts: 0, active: 0, draining: false, lastExit: undefined }));
-    this.sweeper = setInterval(() => void this.releaseIdle(), Math.min(options.idleThreadMs, 60_000));
+    this.sweeper = setInterval(() => this.releaseIdle(), Math.min(options.idleThreadMs, 60_000));
     this.sweeper.unref();
   }
 
@@ -129,7 +133,8 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     });
     const threadId = response.thread.id;
     await this.options.directory.save(threadId, settings);
-    this.threads.set(threadId, { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: undefined, queue: Promise.resolve() });
+    this.threads.set(threadId, { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: undefined, queue: Promise.resolve(), pending: 0 });
+    this.trim(slot, threadId);
     return threadId;
   }
 
@@ -139,7 +144,8 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
    */
   async runTurn(threadId: string, prompt: string, options: { timeoutMs: number; signal?: AbortSignal; onProgress?: (p: TurnProgress) => void }): Promise<TurnResult> {
     const thread = await this.locate(threadId);
-    const run = thread.queue.then(() => this.turn(threadId, thread, prompt, options));
+    thread.pending++;
+    const run = thread.queue.then(() => this.turn(threadId, thread, prompt, options)).finally(() => thread.pending--);
     thread.queue = run.catch(() => {});
     return run;
   }
@@ -226,18 +232,27 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     const slot = this.pick();
     const server = await this.ensure(slot);
     await server.request('thread/resume', { threadId, model: settings.model, cwd: settings.cwd, sandbox: settings.sandbox, approvalPolicy: settings.approvalPolicy, config: settings.config ?? null });
-    const thread: LoadedThread = { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: this.threads.get(threadId)?.total, queue: Promise.resolve() };
+    const thread: LoadedThread = { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: this.threads.get(threadId)?.total, queue: Promise.resolve(), pending: 0 };
     this.threads.set(threadId, thread);
+    this.trim(slot, threadId);
     return thread;
   }
 
-  private async releaseIdle(): Promise<void> {
+  /** Unloads the least recently used idle threads (but `keep`, about to run) of a process holding more than its share. */
+  private trim(slot: Slot, keep: string): void {
+    const loaded = [...this.threads.entries()].filter(([, t]) => t.slot === slot);
+    const idle = loaded.filter(([id, t]) => t.pending === 0 && id !== keep).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
+    for (const [id, thread] of idle.slice(0, Math.max(0, loaded.length - this.options.maxThreadsPerProcess))) this.unload(id, thread);
+  }
+
+  private unload(id: string, thread: LoadedThread): void {
+    this.threads.delete(id);
+    thread.server.request('thread/unsubscribe', { threadId: id }).catch(() => {});
+  }
+
+  private releaseIdle(): void {
     const cutoff = Date.now() - this.options.idleThreadMs;
-    for (const [id, thread] of this.threads) {
-      if (thread.lastUsed > cutoff || thread.slot.active > 0) continue;
-      this.threads.delete(id);
-      await thread.server.request('thread/unsubscribe', { threadId: id }).catch(() => {});
-    }
+    for (const [id, thread] of this.threads) if (thread.lastUsed <= cutoff && thread.pending === 0) this.unload(id, thread);
   }
 
   private async turn(threadId: string, thread: LoadedThread, prompt: string, options: { timeoutMs: number; signal?: AbortSignal; onProgress?: (p: TurnProgress) => void }): Promise<TurnResult> {

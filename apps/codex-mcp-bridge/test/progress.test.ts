@@ -1,0 +1,39 @@
+import { CHANNELS } from '@techsapo/contracts/events';
+import { describe, expect, it } from 'vitest';
+import { getJson, textOf, useBridge } from './harness.js';
+
+const env = useBridge();
+
+describe('while a turn runs', () => {
+  it('sends the agent message deltas as MCP progress notifications', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n');
+    const client = await env.client(bridge);
+    env.fake().script({ type: 'message', text: 'one two three four', chunks: 4 });
+    const progress: string[] = [];
+    const result = await client.callTool({ name: 'codex', arguments: { prompt: 'count' } }, undefined, {
+      onprogress: (p) => progress.push(String(p.message)),
+    });
+    expect(textOf(result)).toBe('one two three four');
+    expect(progress.join('')).toBe('one two three four');
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('interrupts the turn when the client cancels, and frees its slot', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n');
+    const client = await env.client(bridge);
+    const store = env.store();
+    const events: { error: string | null }[] = [];
+    const unsubscribe = await store.subscribe(CHANNELS.mcp, (m) => events.push(JSON.parse(m)));
+    env.fake().script({ type: 'hang' });
+    const controller = new AbortController();
+    const call = client.callTool({ name: 'codex', arguments: { prompt: 'cancel me' } }, undefined, { signal: controller.signal });
+    await expect.poll(() => env.fake().requests.at(-1)?.lastUserText, { timeout: 15_000 }).toBe('cancel me');
+    controller.abort();
+    await expect(call).rejects.toThrow();
+    await expect.poll(async () => (await getJson(`${bridge.url}/api/v1/mcp/status`)).activeSessions, { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => events.map((e) => e.error)).toContain('CANCELLED');
+    env.fake().script({ type: 'message', text: 'next one works' });
+    expect(textOf(await client.callTool({ name: 'codex', arguments: { prompt: 'again' } }))).toBe('next one works');
+    await unsubscribe();
+  });
+});

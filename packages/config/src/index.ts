@@ -1,6 +1,6 @@
 export { ConfigError } from './errors.js';
 export { convertEnvValue, ENV_BINDINGS, type EnvBinding } from './env.js';
 export { DEFAULT_CONFIG_FILE, loadConfig, type LoadConfigOptions } from './load.js';
-export { maskSecrets } from './mask.js';
+export { maskConfig } from './mask.js';
 export { configReference } from './reference.js';
 export * from './schema.js';

@@ -4,10 +4,10 @@ const SECRET = /(token|secret|password|api_key|encryption_key|_keys?$)/i;
  * A copy of `value` with every secret-looking leaf replaced by `"****"` (and URLs stripped of credentials),
  * for printing and logging configuration.
  */
-export function maskSecrets(value: unknown, key = ''): unknown {
-  if (Array.isArray(value)) return value.map((item) => maskSecrets(item, key));
+export function maskConfig(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((item) => maskConfig(item, key));
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskConfig(v, k)]));
   }
   if (typeof value === 'string' && SECRET.test(key)) return '****';
   if (typeof value === 'string' && /^[a-z]+:\/\/[^/]*@/i.test(value)) return value.replace(/\/\/[^/]*@/, '//****@');

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, maskSecrets } from '../src/index.js';
+import { ConfigError, loadConfig, maskConfig } from '../src/index.js';
 
 function project(toml?: string, dotenv?: string): string {
   const root = mkdtempSync(join(tmpdir(), 'techsapo-config-'));
@@ -117,13 +117,13 @@ describe('loadConfig', () => {
   });
 });
 
-describe('maskSecrets', () => {
+describe('maskConfig', () => {
   it('masks tokens, keys and URL credentials', () => {
     const config = loadConfig({
       cwd: project(''),
       env: { UPSTASH_REDIS_REST_TOKEN: 'tok-123', SESSION_ENCRYPTION_KEY: 'k', HUGGINGFACE_API_KEY: 'hf', REDIS_URL: 'redis://user:pw@host:6379' },
     });
-    const masked = JSON.stringify(maskSecrets(config));
+    const masked = JSON.stringify(maskConfig(config));
     expect(masked).not.toMatch(/tok-123|"k"|hf|pw@/);
     expect(masked).toContain('redis://****@host:6379');
   });

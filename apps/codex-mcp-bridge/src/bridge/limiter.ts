@@ -9,7 +9,7 @@ export class OverloadedError extends Error {
  */
 export class Limiter {
   private running = 0;
-  private readonly waiting: { start: () => void; signal?: AbortSignal | undefined }[] = [];
+  private readonly waiting: { start: () => void }[] = [];
 
   constructor(
     private readonly max: number,
@@ -28,17 +28,19 @@ export class Limiter {
     if (this.running >= this.max) {
       if (this.waiting.length >= this.maxQueue) throw new OverloadedError(`bridge overloaded: ${this.running} turns running and ${this.waiting.length} waiting; try again later`);
       await new Promise<void>((resolve, reject) => {
-        const entry = { start: resolve, signal };
-        this.waiting.push(entry);
-        signal?.addEventListener(
-          'abort',
-          () => {
-            const at = this.waiting.indexOf(entry);
-            if (at >= 0) this.waiting.splice(at, 1);
-            reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled while queued'));
+        const onAbort = (): void => {
+          const at = this.waiting.indexOf(entry);
+          if (at >= 0) this.waiting.splice(at, 1);
+          reject(signal?.reason instanceof Error ? signal.reason : new Error('cancelled while queued'));
+        };
+        const entry = {
+          start: () => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
           },
-          { once: true },
-        );
+        };
+        this.waiting.push(entry);
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
     } else {
       this.running++;

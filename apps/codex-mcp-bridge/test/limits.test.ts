@@ -41,22 +41,30 @@ describe('cache, coalescing and limits', () => {
   it('runs at most max_concurrent_sessions turns at once and queues the rest in order', async () => {
     const bridge = await env.start('[mcp]\nmax_concurrent_sessions = 15\nenable_response_caching = false\n[performance]\nmax_processes = 3\n');
     const client = await env.client(bridge);
+    // The model holds every answer until the test lets go, so the limit is observed, not raced.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
     let running = 0;
     let peak = 0;
     env.fake().script(async (req) => {
       running++;
       peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 400));
+      await gate;
       running--;
       return { type: 'message', text: `done: ${req.lastUserText}` };
     });
     const calls = Array.from({ length: 20 }, (_, i) => client.callTool({ name: 'codex', arguments: { prompt: `task ${i}` } }));
-    await expect.poll(async () => (await getJson(`${bridge.url}/api/v1/mcp/status`)).queueSize, { timeout: 15_000, interval: 50 }).toBeGreaterThan(0);
-    const status = await getJson(`${bridge.url}/api/v1/mcp/status`);
-    expect(status.activeSessions).toBeLessThanOrEqual(15);
+    await expect.poll(() => running, { timeout: 60_000, interval: 50 }).toBe(15);
+    // Every call has reached the bridge: 15 run, 5 wait.
+    await expect.poll(async () => { const s = await getJson(`${bridge.url}/api/v1/mcp/status`); return [s.activeSessions, s.queueSize]; }, { timeout: 30_000, interval: 100 }).toEqual([15, 5]);
+    expect(running).toBe(15);
+    // Threads started at the same moment spread over the processes.
+    const threads = (await getJson(`${bridge.url}/api/v1/mcp/status`)).processes.map((p: { threads: number }) => p.threads);
+    expect(threads).toEqual([5, 5, 5]);
+    release();
     const results = await Promise.all(calls);
     expect(results.map(textOf)).toEqual(Array.from({ length: 20 }, (_, i) => `done: task ${i}`));
-    expect(peak).toBeLessThanOrEqual(15);
+    expect(peak).toBe(15);
     expect((await getJson(`${bridge.url}/api/v1/mcp/status`)).queueSize).toBe(0);
   }, 120_000);
 

@@ -26,6 +26,8 @@ export class UnknownThreadError extends Error {
 
 interface Slot {
   index: number;
+  /** Threads being started here (counted as load before they exist, so concurrent starts spread out). */
+  starts: number;
   server: AppServer | undefined;
   starting: Promise<AppServer> | undefined;
   restarts: number;
@@ -81,7 +83,7 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
 
   constructor(private readonly options: PoolOptions) {
     super();
-    this.slots = Array.from({ length: options.size }, (_, index) => ({ index, server: undefined, starting: undefined, restarts: 0, active: 0, draining: false, lastExit: undefined }));
+    this.slots = Array.from({ length: options.size }, (_, index) => ({ index, starts: 0, server: undefined, starting: undefined, restarts: 0, active: 0, draining: false, lastExit: undefined }));
     this.sweeper = setInterval(() => this.releaseIdle(), Math.min(options.idleThreadMs, 60_000));
     this.sweeper.unref();
   }
@@ -121,16 +123,23 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
   /** Starts a thread on the least busy process. */
   async startThread(settings: ThreadSettings): Promise<string> {
     const slot = this.pick();
-    const server = await this.ensure(slot);
-    const response = await server.request<{ thread: { id: string } }>('thread/start', {
-      model: settings.model,
-      cwd: settings.cwd,
-      sandbox: settings.sandbox,
-      approvalPolicy: settings.approvalPolicy,
-      baseInstructions: settings.baseInstructions ?? null,
-      developerInstructions: settings.developerInstructions ?? null,
-      config: settings.config ?? null,
-    });
+    slot.starts++;
+    let response: { thread: { id: string } };
+    let server: AppServer;
+    try {
+      server = await this.ensure(slot);
+      response = await server.request<{ thread: { id: string } }>('thread/start', {
+        model: settings.model,
+        cwd: settings.cwd,
+        sandbox: settings.sandbox,
+        approvalPolicy: settings.approvalPolicy,
+        baseInstructions: settings.baseInstructions ?? null,
+        developerInstructions: settings.developerInstructions ?? null,
+        config: settings.config ?? null,
+      });
+    } finally {
+      slot.starts--;
+    }
     const threadId = response.thread.id;
     await this.options.directory.save(threadId, settings);
     this.threads.set(threadId, { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: undefined, queue: Promise.resolve(), pending: 0 });
@@ -188,7 +197,7 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
   private pick(): Slot {
     const candidates = this.slots.filter((s) => !s.draining);
     const pool = candidates.length ? candidates : this.slots;
-    const load = (s: Slot): number => s.active * 1000 + [...this.threads.values()].filter((t) => t.slot === s).length;
+    const load = (s: Slot): number => (s.active + s.starts) * 1000 + [...this.threads.values()].filter((t) => t.slot === s).length;
     return pool.reduce((best, s) => (load(s) < load(best) ? s : best));
   }
 

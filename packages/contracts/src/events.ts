@@ -45,6 +45,8 @@ export type Usage = Static<typeof UsageSchema>;
 /** Published by the codex-mcp-bridge after every tool call (pub/sub and the capped stream). */
 export const McpRequestCompletedEventSchema = Type.Object({
   type: Type.Literal('mcp.request.completed'),
+  /** Unique per call: consumers that read both pub/sub and the stream drop duplicates by it. */
+  id: Type.String({ format: 'uuid' }),
   tool: Type.Enum(['codex', 'codex-reply']),
   at: TimestampSchema,
   durationMs: Type.Number({ minimum: 0 }),

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Config } from '@techsapo/config';
 import { CHANNELS, type McpRequestCompletedEvent } from '@techsapo/contracts/events';
 import { createRedisService, keys, type RedisService, type RedisStore } from '@techsapo/redis';
@@ -163,6 +163,7 @@ export class CodexBridge {
     const costUsd = outcome?.costUsd ?? 0;
     const event: McpRequestCompletedEvent = {
       type: 'mcp.request.completed',
+      id: randomUUID(),
       tool,
       at: new Date().toISOString(),
       durationMs,

@@ -1,0 +1,99 @@
+import type { Config } from '@techsapo/config';
+import type { Sample } from './sample.js';
+
+/** What an alert watches. */
+export type AlertMetric = 'response_time' | 'error_rate' | 'cache_hit_rate' | 'queue_size' | 'memory_usage' | 'monthly_cost';
+
+/** One alert's state, as `GET /api/v1/mcp/alerts` and `npm run mcp-alerts` show it. */
+export interface Alert {
+  id: string;
+  metric: AlertMetric;
+  value: number;
+  threshold: number;
+  severity: 'warning' | 'critical';
+  state: 'firing' | 'resolved';
+  /** When the alert entered this state (ISO). */
+  since: string;
+  message: string;
+}
+
+interface Rule {
+  id: string;
+  metric: AlertMetric;
+  /** The value this rule reads from a sample (null: no data this interval, state unchanged). */
+  read: (sample: Sample, monthCost: number) => number | null;
+  threshold: number;
+  /** true when the value is bad. */
+  breached: (value: number) => boolean;
+  /** Critical when this is also true (else warning). */
+  critical: (value: number) => boolean;
+  describe: (value: number) => string;
+}
+
+/** Healthy samples needed in a row before a firing alert resolves: one good interval does not end it. */
+export const RESOLVE_AFTER = 2;
+
+/** The guide's thresholds (`[monitoring]`) and the budget, as rules. */
+export function rulesFrom(config: Config): Rule[] {
+  const m = config.monitoring;
+  const budget = config.budget.monthly_limit_usd;
+  return [
+    { id: 'response_time', metric: 'response_time', read: (s) => s.response_time_p95, threshold: m.alert_thresholds_response_time_ms, breached: (v) => v > m.alert_thresholds_response_time_ms, critical: (v) => v > 2 * m.alert_thresholds_response_time_ms, describe: (v) => `p95 response time ${v} ms > ${m.alert_thresholds_response_time_ms} ms` },
+    { id: 'error_rate', metric: 'error_rate', read: (s) => s.error_rate, threshold: m.alert_thresholds_error_rate, breached: (v) => v > m.alert_thresholds_error_rate, critical: (v) => v > 2 * m.alert_thresholds_error_rate, describe: (v) => `error rate ${(v * 100).toFixed(1)}% > ${(m.alert_thresholds_error_rate * 100).toFixed(1)}%` },
+    { id: 'cache_hit_rate', metric: 'cache_hit_rate', read: (s) => s.cache_hit_rate, threshold: m.alert_thresholds_cache_hit_rate, breached: (v) => v < m.alert_thresholds_cache_hit_rate, critical: () => false, describe: (v) => `cache hit rate ${(v * 100).toFixed(1)}% < ${(m.alert_thresholds_cache_hit_rate * 100).toFixed(1)}%` },
+    { id: 'queue_size', metric: 'queue_size', read: (s) => s.queue_size, threshold: m.alert_thresholds_queue_size, breached: (v) => v > m.alert_thresholds_queue_size, critical: (v) => v > 2 * m.alert_thresholds_queue_size, describe: (v) => `queue size ${v} > ${m.alert_thresholds_queue_size}` },
+    { id: 'memory_usage', metric: 'memory_usage', read: (s) => s.memory_usage, threshold: m.alert_thresholds_memory_usage_mb, breached: (v) => v > m.alert_thresholds_memory_usage_mb, critical: (v) => v > 1.5 * m.alert_thresholds_memory_usage_mb, describe: (v) => `memory ${v} MB > ${m.alert_thresholds_memory_usage_mb} MB` },
+    { id: 'monthly_cost', metric: 'monthly_cost', read: (_s, cost) => cost, threshold: config.budget.alert_threshold * budget, breached: (v) => v >= config.budget.alert_threshold * budget, critical: (v) => v >= budget, describe: (v) => `month cost ${v.toFixed(2)} USD >= ${(config.budget.alert_threshold * 100).toFixed(0)}% of the ${budget} USD budget` },
+  ];
+}
+
+/**
+ * Alert state machines: an alert fires on the first breaching sample, changes severity as the value
+ * moves, and resolves after `RESOLVE_AFTER` healthy samples in a row, so a flapping value does not page on
+ * every interval. `evaluate` returns the alerts whose state or severity changed.
+ */
+export class AlertBook {
+  private readonly alerts = new Map<string, Alert & { healthy: number }>();
+
+  constructor(private readonly rules: Rule[]) {}
+
+  evaluate(sample: Sample, monthCost: number): Alert[] {
+    const changed: Alert[] = [];
+    for (const rule of this.rules) {
+      const value = rule.read(sample, monthCost);
+      if (value === null) continue;
+      const current = this.alerts.get(rule.id);
+      const at = new Date(sample.timestamp).toISOString();
+      if (rule.breached(value)) {
+        const severity: Alert['severity'] = rule.critical(value) ? 'critical' : 'warning';
+        if (current?.state === 'firing' && current.severity === severity) {
+          Object.assign(current, { value, healthy: 0, message: rule.describe(value) });
+          continue;
+        }
+        const alert = { id: rule.id, metric: rule.metric, value, threshold: rule.threshold, severity, state: 'firing' as const, since: at, message: rule.describe(value), healthy: 0 };
+        this.alerts.set(rule.id, alert);
+        changed.push(strip(alert));
+      } else if (current?.state === 'firing') {
+        current.value = value;
+        if (++current.healthy >= RESOLVE_AFTER) {
+          Object.assign(current, { state: 'resolved', since: at, message: `resolved: ${rule.metric} is ${value} again (threshold ${rule.threshold})` });
+          changed.push(strip(current));
+        }
+      }
+    }
+    return changed;
+  }
+
+  /** Every alert that has fired, firing ones first. */
+  list(): Alert[] {
+    return [...this.alerts.values()].map(strip).sort((a, b) => (a.state === b.state ? 0 : a.state === 'firing' ? -1 : 1));
+  }
+
+  firing(): Alert[] {
+    return this.list().filter((a) => a.state === 'firing');
+  }
+}
+
+function strip({ healthy: _healthy, ...alert }: Alert & { healthy: number }): Alert {
+  return alert;
+}

@@ -1,0 +1,68 @@
+import { loadConfig } from '@techsapo/config';
+import { describe, expect, it } from 'vitest';
+import { AlertBook, RESOLVE_AFTER, rulesFrom } from '../src/alerts.js';
+import type { Sample } from '../src/sample.js';
+
+const config = loadConfig({ env: {} });
+let clock = 0;
+const sample = (over: Partial<Sample> = {}): Sample => ({
+  timestamp: (clock += 30_000),
+  interval_ms: 30_000,
+  response_time: 100,
+  response_time_p50: 100,
+  response_time_p95: 200,
+  response_time_p99: 300,
+  cache_hit_rate: 0.9,
+  active_sessions: 1,
+  error_rate: 0,
+  memory_usage: 200,
+  cost_per_hour: 0,
+  queue_size: 0,
+  requests: 10,
+  ...over,
+});
+
+describe('AlertBook', () => {
+  it('fires on every guide threshold, with value, threshold, severity and since', () => {
+    const book = new AlertBook(rulesFrom(config));
+    const changed = book.evaluate(sample({ response_time_p95: 6000, error_rate: 0.2, cache_hit_rate: 0.3, queue_size: 11, memory_usage: 600 }), 60);
+    expect(changed.map((a) => [a.metric, a.severity, a.state])).toEqual([
+      ['response_time', 'warning', 'firing'],
+      ['error_rate', 'critical', 'firing'],
+      ['cache_hit_rate', 'warning', 'firing'],
+      ['queue_size', 'warning', 'firing'],
+      ['memory_usage', 'warning', 'firing'],
+      ['monthly_cost', 'warning', 'firing'],
+    ]);
+    expect(changed[0]).toMatchObject({ value: 6000, threshold: 5000, message: 'p95 response time 6000 ms > 5000 ms' });
+    expect(changed.at(-1)).toMatchObject({ threshold: 56, message: 'month cost 60.00 USD >= 80% of the 70 USD budget' });
+    expect(book.firing()).toHaveLength(6);
+  });
+
+  it('reports a change of severity, and no duplicate while nothing changes', () => {
+    const book = new AlertBook(rulesFrom(config));
+    expect(book.evaluate(sample({ queue_size: 12 }), 0)).toHaveLength(1);
+    expect(book.evaluate(sample({ queue_size: 15 }), 0)).toHaveLength(0);
+    expect(book.evaluate(sample({ queue_size: 25 }), 0)).toMatchObject([{ metric: 'queue_size', severity: 'critical', state: 'firing' }]);
+    expect(book.evaluate(sample({}), 70)).toMatchObject([{ metric: 'monthly_cost', severity: 'critical' }]);
+  });
+
+  it(`resolves after ${RESOLVE_AFTER} healthy samples in a row, so flapping does not page every interval`, () => {
+    const book = new AlertBook(rulesFrom(config));
+    book.evaluate(sample({ error_rate: 0.1 }), 0);
+    expect(book.evaluate(sample({ error_rate: 0 }), 0)).toEqual([]);
+    expect(book.evaluate(sample({ error_rate: 0.08 }), 0)).toEqual([]); // back up before resolving: still the same alert
+    expect(book.evaluate(sample({ error_rate: 0 }), 0)).toEqual([]);
+    const resolved = book.evaluate(sample({ error_rate: 0 }), 0);
+    expect(resolved).toMatchObject([{ metric: 'error_rate', state: 'resolved' }]);
+    expect(book.firing()).toEqual([]);
+    expect(book.list()).toHaveLength(1);
+  });
+
+  it('leaves traffic alerts alone in an interval without traffic', () => {
+    const book = new AlertBook(rulesFrom(config));
+    book.evaluate(sample({ error_rate: 0.5 }), 0);
+    for (let i = 0; i < 5; i++) book.evaluate(sample({ requests: 0, error_rate: null, response_time_p95: null, cache_hit_rate: null }), 0);
+    expect(book.firing().map((a) => a.metric)).toEqual(['error_rate']);
+  });
+});

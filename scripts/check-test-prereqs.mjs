@@ -14,6 +14,10 @@ if (!hasRedis && !process.env.TEST_REDIS_URL) {
     `No \`${redisBin}\` on PATH and no TEST_REDIS_URL: install Redis 7 (Debian/Ubuntu: \`sudo apt-get install -y redis-server\`; macOS: \`brew install redis\`), or set TEST_REDIS_URL=redis://host:port to share a running server (tests that stop Redis are then left out).`,
   );
 }
+const promtool = process.env.PROMTOOL_BIN ?? 'promtool';
+if (spawnSync(promtool, ['--version'], { stdio: 'ignore' }).status !== 0) {
+  problems.push(`No \`${promtool}\` on PATH: the Prometheus rules are tested with it (Debian/Ubuntu: \`sudo apt-get install --no-install-recommends prometheus\`).`);
+}
 if (problems.length) {
   console.error(`Cannot run the tests yet:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   process.exit(1);

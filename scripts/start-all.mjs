@@ -1,6 +1,7 @@
 // `npm start`: runs every built service in apps/*/dist/main.js in the foreground, against REDIS_URL
 // (default redis://127.0.0.1:6379 unless Upstash is configured), with each log line prefixed by its
-// service. Ctrl-C (or SIGTERM) stops them all gracefully; if one exits, the others are stopped too.
+// service. Ctrl-C (or SIGTERM) stops them all gracefully. A service that cannot start (e.g. the bridge
+// without Codex credentials) says why and exits; the others keep running.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -30,7 +31,7 @@ const children = apps.map((name) => {
   }
   child.on('exit', (code, signal) => {
     process.stdout.write(`${name.padEnd(width)} | exited (${signal ?? code})\n`);
-    if (!stopping) stop(code || 1);
+    if (!stopping && children.every((c) => c.exitCode !== null || c.signalCode !== null)) stop(1);
   });
   return child;
 });

@@ -1,4 +1,4 @@
-const SECRET = /(token|secret|password|api_key|encryption_key|_keys?$)/i;
+const SECRET = /(token|secret|password|api_key|encryption_key|_keys?$|webhook_url)/i;
 
 /**
  * A copy of `value` with every secret-looking leaf replaced by `"****"` (and URLs stripped of credentials),

@@ -76,6 +76,10 @@ export const MonitoringSectionSchema = Type.Object(
     alert_thresholds_queue_size: Type.Integer({ minimum: 0, default: 10 }),
     alert_thresholds_memory_usage_mb: Type.Number({ exclusiveMinimum: 0, default: 512 }),
     metrics_retention_hours: Type.Number({ exclusiveMinimum: 0, default: 24 }),
+    /** Where the perf-monitor finds the bridge's status (active sessions, queue, memory). */
+    bridge_url: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:4002' }),
+    /** The performance log (alert changes), relative to the project root; empty: none. */
+    performance_log: Type.String({ default: 'logs/performance.log' }),
   },
   strict,
 );
@@ -170,6 +174,8 @@ export const EnvOnlySchema = Type.Object(
     session_encryption_key: Type.Optional(Type.String({ minLength: 1 })),
     session_encryption_previous_keys: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     huggingface_api_key: Type.Optional(Type.String({ minLength: 1 })),
+    /** Slack-compatible webhook the perf-monitor posts alert changes to (secret: the URL is the credential). */
+    alert_webhook_url: Type.Optional(Type.String({ pattern: '^https?://' })),
     codex_home: Type.Optional(Type.String({ minLength: 1 })),
     codex_bin: Type.Optional(Type.String({ minLength: 1 })),
   },

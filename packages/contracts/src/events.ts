@@ -8,6 +8,8 @@ export const CHANNELS = {
   sessions: 'techsapo:events:sessions',
   /** mcp.request.completed */
   mcp: 'techsapo:events:mcp',
+  /** Alert state changes of the perf-monitor */
+  alerts: 'techsapo:events:alerts',
 } as const;
 
 /** Published when a session is created. */

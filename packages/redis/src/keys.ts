@@ -18,6 +18,10 @@ export const keys = {
   codexAnswer: (hash: string) => `cache:codex:${hash}`,
   /** Capped stream of `mcp.request.completed` events, read by the perf-monitor. */
   mcpRequests: 'techsapo:mcp:requests',
+  /** The perf-monitor's samples: sorted set scored by the end of each interval (ms). */
+  perfSamples: 'perf:samples',
+  /** Cost of MCP calls in a UTC month (`YYYY-MM`), integer nano-dollars, as the perf-monitor counted it. */
+  perfMonthCost: (month: string) => `perf:cost:${month}`,
   /** Capped audit stream of the bridge: tool calls, approval decisions, restarts. */
   audit: 'techsapo:audit',
 } as const;

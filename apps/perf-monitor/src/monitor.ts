@@ -1,0 +1,127 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Config } from '@techsapo/config';
+import { CHANNELS, type McpRequestCompletedEvent } from '@techsapo/contracts/events';
+import { keys, type RedisStore } from '@techsapo/redis';
+import type { FastifyBaseLogger } from 'fastify';
+import { AlertBook, rulesFrom, type Alert } from './alerts.js';
+import type { WebhookNotifier } from './notifier.js';
+import { summarize, type BridgeSnapshot, type Sample } from './sample.js';
+
+const NANO = 1e9;
+const SEEN_IDS = 20_000;
+const month = (ms: number): string => new Date(ms).toISOString().slice(0, 7);
+
+/** Options of `PerfMonitor`. */
+export interface MonitorOptions {
+  config: Config;
+  store: RedisStore;
+  log: FastifyBaseLogger;
+  notifier: WebhookNotifier;
+  /** The bridge's status at the end of an interval (null fields when unreachable). */
+  snapshot: () => Promise<BridgeSnapshot>;
+  /** Absolute path of the performance log, or null. */
+  performanceLog: string | null;
+}
+
+/**
+ * Turns the bridge's `mcp.request.completed` events into one sample per interval, keeps them in Redis,
+ * and runs the alerts on each. Events come live over pub/sub; at start the capped stream is read from
+ * the last stored sample on, so a restart loses nothing. Events are de-duplicated by id.
+ */
+export class PerfMonitor {
+  readonly alerts: AlertBook;
+  private window: McpRequestCompletedEvent[] = [];
+  private readonly seen = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private last: Sample | undefined;
+  private monthCost = 0;
+
+  constructor(private readonly options: MonitorOptions) {
+    this.alerts = new AlertBook(rulesFrom(options.config));
+  }
+
+  get latest(): Sample | undefined {
+    return this.last;
+  }
+
+  get monthCostUsd(): number {
+    return this.monthCost;
+  }
+
+  /** Events received for the interval now running. */
+  get pendingEvents(): number {
+    return this.window.length;
+  }
+
+  async start(): Promise<void> {
+    const { store, config } = this.options;
+    this.unsubscribe = await store.subscribe(CHANNELS.mcp, (message) => this.ingest(message));
+    const latest = (await this.history(0, Date.now())).at(-1);
+    this.last = latest;
+    // Stream ids start with the time they were added: everything after the last sample is new to us.
+    for (const entry of await store.xRange(keys.mcpRequests, latest ? `${latest.timestamp + 1}` : '-', '+')) if (entry.fields.event) this.ingest(entry.fields.event);
+    this.monthCost = Number((await store.hGetAll(keys.perfMonthCost(month(Date.now())))).nano_usd ?? 0) / NANO;
+    this.timer = setInterval(() => void this.tick().catch((error: unknown) => this.options.log.error({ err: error }, 'sampling failed')), config.monitoring.metrics_collection_interval_ms);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.unsubscribe?.();
+  }
+
+  /** Samples between two times (ms), oldest first. */
+  async history(from: number, to: number): Promise<Sample[]> {
+    const members = await this.options.store.zRangeByScore(keys.perfSamples, from, to);
+    return members.map((m) => JSON.parse(m.value) as Sample);
+  }
+
+  /** Closes the current interval: one sample, stored; alerts evaluated and announced. */
+  async tick(now = Date.now()): Promise<Sample> {
+    const { config, store } = this.options;
+    const events = this.window;
+    this.window = [];
+    const sample = summarize(events, await this.options.snapshot(), now, config.monitoring.metrics_collection_interval_ms);
+    const cost = events.reduce((sum, e) => sum + e.costUsd, 0);
+    const costKey = keys.perfMonthCost(month(now));
+    // The sample and its cost land together, so a restart never counts an interval's cost twice.
+    const [, , monthNano] = await store
+      .multi()
+      .zAdd(keys.perfSamples, [{ value: JSON.stringify(sample), score: now }])
+      .zRemRangeByScore(keys.perfSamples, '-inf', now - config.monitoring.metrics_retention_hours * 3_600_000)
+      .hIncrBy(costKey, 'nano_usd', Math.round(cost * NANO))
+      .pExpireAt(costKey, now + 62 * 86_400_000)
+      .exec();
+    this.monthCost = Number(monthNano) / NANO;
+    this.last = sample;
+    for (const alert of this.alerts.evaluate(sample, this.monthCost)) await this.announce(alert);
+    return sample;
+  }
+
+  private ingest(message: string): void {
+    let event: McpRequestCompletedEvent;
+    try {
+      event = JSON.parse(message) as McpRequestCompletedEvent;
+    } catch {
+      return;
+    }
+    if (event.type !== 'mcp.request.completed' || this.seen.has(event.id)) return;
+    this.seen.add(event.id);
+    if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value!);
+    this.window.push(event);
+  }
+
+  private async announce(alert: Alert): Promise<void> {
+    const line = `performance alert ${alert.severity === 'critical' ? 'critical' : 'warning'} ${alert.state}: ${alert.message}`;
+    if (alert.state === 'firing') this.options.log.warn({ alert }, line);
+    else this.options.log.info({ alert }, line);
+    if (this.options.performanceLog) {
+      await mkdir(dirname(this.options.performanceLog), { recursive: true });
+      await appendFile(this.options.performanceLog, `${JSON.stringify({ time: new Date().toISOString(), level: alert.state === 'firing' ? alert.severity : 'info', msg: line, alert })}\n`);
+    }
+    await this.options.store.publish(CHANNELS.alerts, JSON.stringify(alert)).catch(() => {});
+    void this.options.notifier.notify(alert);
+  }
+}

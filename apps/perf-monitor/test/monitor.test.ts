@@ -1,0 +1,179 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { loadConfig } from '@techsapo/config';
+import type { Service } from '@techsapo/service-kit';
+import { freePort, startFakeResponses, startRedisServer, type FakeResponsesServer, type TestRedis } from '@techsapo/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** A loopback stand-in for a Slack incoming webhook: fails its first delivery, records the rest. */
+function webhookReceiver(): Promise<{ url: string; received: { text: string }[]; attempts: () => number; close: () => void }> {
+  const received: { text: string }[] = [];
+  let attempts = 0;
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      attempts++;
+      if (attempts === 1) return res.writeHead(500).end('try later');
+      received.push(JSON.parse(body));
+      res.writeHead(200).end('ok');
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      resolve({ url: `http://127.0.0.1:${port}/hook`, received, attempts: () => attempts, close: () => server.close() });
+    }),
+  );
+}
+
+describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
+  let redis: TestRedis;
+  let fake: FakeResponsesServer;
+  let bridge: ChildProcess;
+  let bridgeUrl: string;
+  let hook: Awaited<ReturnType<typeof webhookReceiver>>;
+  let dir: string;
+  let client: Client;
+
+  const monitorConfig = () =>
+    loadConfig({
+      env: {
+        REDIS_URL: redis.url,
+        LOG_LEVEL: 'silent',
+        CODEX_MCP_BRIDGE_URL: bridgeUrl,
+        ALERT_WEBHOOK_URL: hook.url,
+        // Sampling is driven by the test (tick()), not by the clock.
+        TECHSAPO_MONITORING_METRICS_COLLECTION_INTERVAL_MS: '600000',
+        TECHSAPO_MONITORING_PERFORMANCE_LOG: join(dir, 'logs', 'performance.log'),
+      },
+    });
+
+  beforeAll(async () => {
+    [redis, fake, hook] = await Promise.all([startRedisServer(), startFakeResponses(), webhookReceiver()]);
+    dir = mkdtempSync(join(tmpdir(), 'techsapo-perf-'));
+    mkdirSync(join(dir, 'workspace'));
+    const providers = Object.entries(fake.codexConfig().model_providers as Record<string, Record<string, unknown>>)
+      .map(([name, p]) => `${name} = { ${Object.entries(p).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ')} }`)
+      .join(', ');
+    writeFileSync(
+      join(dir, 'bridge.toml'),
+      `[codex]\ncwd = ${JSON.stringify(join(dir, 'workspace'))}\n[codex.config]\nmodel_provider = "fake"\nmodel_providers = { ${providers} }\nfeatures = { shell_snapshot = false }\n[performance]\nmax_processes = 1\n`,
+    );
+    const port = await freePort();
+    bridgeUrl = `http://127.0.0.1:${port}`;
+    bridge = spawn(process.execPath, ['--conditions=@techsapo/source', '--import', 'tsx', 'apps/codex-mcp-bridge/src/main.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH, REDIS_URL: redis.url, CODEX_MCP_BRIDGE_PORT: String(port), CODEX_HOME: join(dir, 'codex-home'), CODEX_MCP_CONFIG: join(dir, 'bridge.toml'), LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    for (let tries = 0; (await fetch(`${bridgeUrl}/health`).then((r) => r.status, () => 0)) !== 200; tries++) {
+      if (tries > 240) throw new Error('the bridge did not become healthy within 60 s');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    client = new Client({ name: 'perf-test', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${bridgeUrl}/mcp`)));
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    bridge?.kill('SIGTERM');
+    hook?.close();
+    await fake?.close();
+    await redis?.close();
+  });
+
+  let app: Service;
+
+  it('samples traffic with errors, cache hits and a slow turn, and raises the alerts', async () => {
+    app = await buildApp(monitorConfig(), { webhook: { attempts: 3, backoffMs: 50, timeoutMs: 2000 } });
+    const call = (prompt: string, sandbox = 'workspace-write') => client.callTool({ name: 'codex', arguments: { prompt, sandbox } });
+    fake.script({ type: 'message', text: 'fine', usage: { input_tokens: 1000, output_tokens: 100 } });
+    await call('a');
+    await call('cached question', 'read-only');
+    await call('cached question', 'read-only');
+    fake.script({ type: 'http-error', status: 500 });
+    await call('fails');
+    fake.script({ type: 'message', text: 'slow', delayMs: 5500 });
+    await call('slow one');
+
+    // Events reach Redis just after each call returns.
+    await expect.poll(() => app.monitor.pendingEvents, { timeout: 5000 }).toBe(5);
+    await app.monitor.tick();
+    const [sample] = (await app.inject('/api/v1/mcp/metrics/history')).json();
+    expect(sample).toMatchObject({ requests: 5, cache_hit_rate: 0.2, error_rate: 0.2, active_sessions: 0, queue_size: 0 });
+    expect(sample.response_time_p99).toBeGreaterThan(5000);
+    expect(sample.memory_usage).toBeGreaterThan(50);
+    expect(sample.cost_per_hour).toBeGreaterThan(0);
+
+    const alerts = (await app.inject('/api/v1/mcp/alerts')).json();
+    expect(alerts.map((a: { metric: string }) => a.metric).sort()).toEqual(['cache_hit_rate', 'error_rate', 'response_time']);
+    await expect.poll(() => hook.received.length, { timeout: 5000 }).toBe(3);
+    expect(hook.attempts()).toBe(4); // the first delivery failed and was retried
+    expect(hook.received.map((m) => m.text).join('\n')).toMatch(/error rate 20\.0% > 5\.0%/);
+
+    // An interval without traffic is recorded as such and leaves the alerts as they are.
+    const idle = await app.monitor.tick();
+    expect(idle).toMatchObject({ requests: 0, response_time: null, error_rate: null });
+    expect((await app.inject('/api/v1/mcp/alerts')).json().filter((a: { state: string }) => a.state === 'firing')).toHaveLength(3);
+    expect(hook.received).toHaveLength(3);
+
+    const log = readFileSync(join(dir, 'logs', 'performance.log'), 'utf8');
+    expect(log.split('\n').filter((l) => /performance.*warning/.test(l))).toHaveLength(2);
+    expect(log.split('\n').filter((l) => /performance.*critical/.test(l))).toHaveLength(1);
+  });
+
+  it("answers the guide's commands and jq pipelines", async () => {
+    const port = await freePort();
+    await app.listen({ host: '127.0.0.1', port });
+    // Asynchronous: the monitor answering these commands runs in this very process.
+    const sh = (cmd: string, url = `http://127.0.0.1:${port}`) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn('bash', ['-c', cmd], { cwd: root, env: { ...process.env, PERF_MONITOR_URL: url } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c) => (stdout += c));
+        child.stderr.on('data', (c) => (stderr += c));
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
+    const times = await sh("npm run mcp-metrics | jq '.[] | .response_time' | sort -n");
+    expect(times.status, times.stderr).toBe(0);
+    expect(Number(times.stdout.trim()), JSON.stringify(times)).toBeGreaterThan(1000);
+    expect((await sh("npm run mcp-metrics | jq '.[] | .cache_hit_rate' | awk '{sum+=$1; count++} END {print \"Average:\", sum/count}'")).stdout.trim()).toBe('Average: 0.2');
+    expect((await sh("npm run mcp-alerts | jq '[.[] | select(.metric == \"error_rate\")] | length'")).stdout.trim()).toBe('1');
+    expect((await sh('npm run mcp-metrics | grep memory')).stdout).toMatch(/"memory_usage": \d/);
+    expect((await sh("npm run mcp-performance -- --json | jq '.memory_usage'")).stdout.trim()).toMatch(/^\d+(\.\d+)?$/);
+    expect((await sh('npm run mcp-performance')).stdout).toMatch(/error_rate\s+-\s+20\.0%/);
+    const recs = JSON.parse((await sh('npm run mcp-recommendations')).stdout);
+    expect(recs.some((r: { key: string; file: string }) => r.key === 'mcp.cache_ttl_ms' && r.file === 'config/codex-mcp.toml')).toBe(true);
+    const optimize = await sh('npm run mcp-optimize');
+    expect(optimize.status).toBe(1); // the error-rate alert is critical (20% > 2 x 5%)
+    expect(JSON.parse(optimize.stdout).status).toBe('critical');
+    const down = await sh('npm run mcp-alerts', 'http://127.0.0.1:1');
+    expect(down.status).toBe(2);
+    expect(down.stdout).toBe('');
+    expect(down.stderr.trim().split('\n')).toHaveLength(1);
+    await app.close();
+  });
+
+  it('loses no event while it is down: the stream fills the gap', async () => {
+    fake.script({ type: 'message', text: 'while down' });
+    for (const p of ['x', 'y', 'z']) await client.callTool({ name: 'codex', arguments: { prompt: p, sandbox: 'workspace-write' } });
+    await new Promise((r) => setTimeout(r, 200)); // the last event reaches the stream just after its call returns
+    const again = await buildApp(monitorConfig());
+    const sample = await again.monitor.tick();
+    expect(sample.requests).toBe(3);
+    const metrics = await (await again.inject('/metrics')).body;
+    expect(metrics).toMatch(/^techsapo_perf_requests 3$/m);
+    await again.close();
+  });
+});

@@ -38,9 +38,12 @@ export function useSessionService() {
     driver === 'redis' ? { REDIS_URL: redis.url } : { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token };
   return {
     redis: () => redis,
-    async app(driver: Driver, env: Record<string, string> = {}): Promise<Service> {
+    /** Builds the service; unless `waitReady` is false, waits until its /health says Redis answers. */
+    async app(driver: Driver, env: Record<string, string> = {}, waitReady = true): Promise<Service> {
       const app = await buildApp(testConfig({ ...driverEnv(driver), ...env }));
       closers.push(() => app.close());
+      // The store connects in the background; on a loaded machine that can outlast the first request.
+      for (let i = 0; waitReady && i < 100 && (await app.inject('/health')).statusCode !== 200; i++) await new Promise((r) => setTimeout(r, 100));
       return app;
     },
     /** A store on the same Redis, for looking behind the API. */

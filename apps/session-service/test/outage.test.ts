@@ -45,7 +45,7 @@ describe.runIf(hasRedisServer()).each(DRIVERS)('when Redis stops and returns (%s
 describe.runIf(hasRedisServer())('starting while Redis is down', () => {
   it('starts, answers 503, and serves once Redis is up', async () => {
     await env.redis().stop();
-    const app = await env.app('redis');
+    const app = await env.app('redis', {}, false);
     expect((await app.inject('/health')).statusCode).toBe(503);
     expect((await app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { data: {} } })).statusCode).toBe(503);
     await env.redis().start();

@@ -25,8 +25,8 @@ export function useRedis(): { redis: () => TestRedis; open: (driver: Driver) => 
     open(driver) {
       const store =
         driver === 'redis'
-          ? createNodeRedisStore({ url: redis.url, commandTimeoutMs: 1000 })
-          : createUpstashStore({ url: upstash.url, token: upstash.token, requestTimeoutMs: 1000 });
+          ? createNodeRedisStore({ url: redis.url })
+          : createUpstashStore({ url: upstash.url, token: upstash.token });
       stores.push(store);
       return store;
     },

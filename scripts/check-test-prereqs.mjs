@@ -18,6 +18,9 @@ const promtool = process.env.PROMTOOL_BIN ?? 'promtool';
 if (spawnSync(promtool, ['--version'], { stdio: 'ignore' }).status !== 0) {
   problems.push(`No \`${promtool}\` on PATH: the Prometheus rules are tested with it (Debian/Ubuntu: \`sudo apt-get install --no-install-recommends prometheus\`).`);
 }
+if (spawnSync('jq', ['--version'], { stdio: 'ignore' }).status !== 0) {
+  problems.push('No `jq` on PATH: the guide\'s monitoring pipelines are tested with it (Debian/Ubuntu: `sudo apt-get install -y jq`).');
+}
 if (problems.length) {
   console.error(`Cannot run the tests yet:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   process.exit(1);

@@ -1,18 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { loadConfig } from '@techsapo/config';
 import type { Service } from '@techsapo/service-kit';
-import { freePort, startFakeResponses, startRedisServer, type FakeResponsesServer, type TestRedis } from '@techsapo/testing';
+import { freePort, type FakeResponsesServer } from '@techsapo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-
-const root = fileURLToPath(new URL('../../..', import.meta.url));
+import { root, startBridgeStack, type BridgeStack } from './stack.js';
 
 /** A loopback stand-in for a Slack incoming webhook: fails its first delivery, records the rest. */
 function webhookReceiver(): Promise<{ url: string; received: { text: string }[]; attempts: () => number; close: () => void }> {
@@ -37,59 +32,32 @@ function webhookReceiver(): Promise<{ url: string; received: { text: string }[];
 }
 
 describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
-  let redis: TestRedis;
+  let stack: BridgeStack;
   let fake: FakeResponsesServer;
-  let bridge: ChildProcess;
-  let bridgeUrl: string;
+  let client: BridgeStack['client'];
   let hook: Awaited<ReturnType<typeof webhookReceiver>>;
-  let dir: string;
-  let client: Client;
 
   const monitorConfig = () =>
     loadConfig({
       env: {
-        REDIS_URL: redis.url,
+        REDIS_URL: stack.redis.url,
         LOG_LEVEL: 'silent',
-        CODEX_MCP_BRIDGE_URL: bridgeUrl,
+        CODEX_MCP_BRIDGE_URL: stack.bridgeUrl,
         ALERT_WEBHOOK_URL: hook.url,
         // Sampling is driven by the test (tick()), not by the clock.
         TECHSAPO_MONITORING_METRICS_COLLECTION_INTERVAL_MS: '600000',
-        TECHSAPO_MONITORING_PERFORMANCE_LOG: join(dir, 'logs', 'performance.log'),
+        TECHSAPO_MONITORING_PERFORMANCE_LOG: join(stack.dir, 'logs', 'performance.log'),
       },
     });
 
   beforeAll(async () => {
-    [redis, fake, hook] = await Promise.all([startRedisServer(), startFakeResponses(), webhookReceiver()]);
-    dir = mkdtempSync(join(tmpdir(), 'techsapo-perf-'));
-    mkdirSync(join(dir, 'workspace'));
-    const providers = Object.entries(fake.codexConfig().model_providers as Record<string, Record<string, unknown>>)
-      .map(([name, p]) => `${name} = { ${Object.entries(p).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ')} }`)
-      .join(', ');
-    writeFileSync(
-      join(dir, 'bridge.toml'),
-      `[codex]\ncwd = ${JSON.stringify(join(dir, 'workspace'))}\n[codex.config]\nmodel_provider = "fake"\nmodel_providers = { ${providers} }\nfeatures = { shell_snapshot = false }\n[performance]\nmax_processes = 1\n`,
-    );
-    const port = await freePort();
-    bridgeUrl = `http://127.0.0.1:${port}`;
-    bridge = spawn(process.execPath, ['--conditions=@techsapo/source', '--import', 'tsx', 'apps/codex-mcp-bridge/src/main.ts'], {
-      cwd: root,
-      env: { PATH: process.env.PATH, REDIS_URL: redis.url, CODEX_MCP_BRIDGE_PORT: String(port), CODEX_HOME: join(dir, 'codex-home'), CODEX_MCP_CONFIG: join(dir, 'bridge.toml'), LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    for (let tries = 0; (await fetch(`${bridgeUrl}/health`).then((r) => r.status, () => 0)) !== 200; tries++) {
-      if (tries > 240) throw new Error('the bridge did not become healthy within 60 s');
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    client = new Client({ name: 'perf-test', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${bridgeUrl}/mcp`)));
+    [stack, hook] = await Promise.all([startBridgeStack(), webhookReceiver()]);
+    ({ fake, client } = stack);
   });
 
   afterAll(async () => {
-    await client?.close();
-    bridge?.kill('SIGTERM');
     hook?.close();
-    await fake?.close();
-    await redis?.close();
+    await stack?.close();
   });
 
   let app: Service;
@@ -127,7 +95,7 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
     expect((await app.inject('/api/v1/mcp/alerts')).json().filter((a: { state: string }) => a.state === 'firing')).toHaveLength(3);
     expect(hook.received).toHaveLength(3);
 
-    const log = readFileSync(join(dir, 'logs', 'performance.log'), 'utf8');
+    const log = readFileSync(join(stack.dir, 'logs', 'performance.log'), 'utf8');
     expect(log.split('\n').filter((l) => /performance.*warning/.test(l))).toHaveLength(2);
     expect(log.split('\n').filter((l) => /performance.*critical/.test(l))).toHaveLength(1);
   });

@@ -5,7 +5,8 @@ export default defineConfig({
   resolve: { conditions: ['@techsapo/source'] },
   ssr: { resolve: { conditions: ['@techsapo/source'] } },
   test: {
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
+    // Generous: CI runs on 2 shared cores, and several suites start real servers and Codex processes.
+    testTimeout: 60_000,
+    hookTimeout: 90_000,
   },
 });

@@ -23,13 +23,14 @@ function runMain(env: Record<string, string>) {
 /** Counts the handles a store could leave behind: sockets, servers, timers. */
 const liveHandles = (): number => process.getActiveResourcesInfo().filter((r) => /TCP|Timeout/.test(r)).length;
 
-describe('main.ts', () => {
+// Each test starts main.ts from source (tsx): slow on a loaded 2-core machine, hence the long timeouts.
+describe('main.ts', { timeout: 90_000 }, () => {
   it('serves, then drains and exits 0 on SIGTERM', async () => {
     const redis = await startRedisServer();
     const port = await freePort();
     const main = runMain({ REDIS_URL: redis.url, SESSION_SERVICE_PORT: String(port), SESSION_ENCRYPTION_KEY: KEY_A });
     try {
-      await expect.poll(() => main.output(), { timeout: 15_000 }).toContain('Server listening');
+      await expect.poll(() => main.output(), { timeout: 60_000 }).toContain('Server listening');
       const res = await fetch(`http://127.0.0.1:${port}/health`);
       expect(res.status).toBe(200);
       main.child.kill('SIGTERM');

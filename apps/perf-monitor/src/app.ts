@@ -68,8 +68,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
         },
       });
     new client.Gauge({
-      name: 'techsapo_perf_response_time_ms',
-      help: 'Call duration of the latest sample (ms)',
+      name: 'techsapo_perf_response_time',
+      help: "Call duration of the latest sample, in milliseconds (the guide's response_time)",
       labelNames: ['stat'],
       collect() {
         const s = latest();
@@ -83,7 +83,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     gauge('techsapo_perf_active_sessions', 'Turns running at the latest sample', () => latest()?.active_sessions);
     gauge('techsapo_perf_queue_size', 'Calls queued at the latest sample', () => latest()?.queue_size);
     gauge('techsapo_perf_requests', 'Tool calls in the latest sample', () => latest()?.requests);
-    gauge('techsapo_perf_memory_usage_mb', 'Bridge plus Codex processes, MB', () => latest()?.memory_usage);
+    gauge('techsapo_perf_memory_usage', "Bridge plus its Codex processes, in megabytes (the guide's memory_usage)", () => latest()?.memory_usage);
     gauge('techsapo_perf_cost_per_hour_usd', 'Cost per hour in the latest sample (USD)', () => latest()?.cost_per_hour);
     gauge('techsapo_perf_month_cost_usd', 'MCP cost this month (USD)', () => monitor.monthCostUsd);
     gauge('techsapo_perf_budget_usd', 'Monthly budget (USD)', () => config.budget.monthly_limit_usd);

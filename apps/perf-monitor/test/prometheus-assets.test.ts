@@ -121,8 +121,8 @@ function syntheticSeries(): { series: string; values: string }[] {
   add(`techsapo_mcp_cost_usd_total{${BRIDGE},model="gpt-5-codex"}`, '0+0.01x90');
   for (const gauge of ['techsapo_mcp_active_sessions', 'techsapo_mcp_queue_size', 'techsapo_mcp_sessions', 'techsapo_codex_processes']) add(`${gauge}{${BRIDGE}}`, '1+0x90');
   add(`techsapo_codex_restarts_total{${BRIDGE}}`, '0+0x90');
-  for (const stat of ['avg', 'p50', 'p95', 'p99']) add(`techsapo_perf_response_time_ms{${PERF},stat="${stat}"}`, '800+0x90');
-  for (const gauge of ['cache_hit_rate', 'error_rate', 'active_sessions', 'queue_size', 'requests', 'memory_usage_mb', 'cost_per_hour_usd', 'month_cost_usd', 'budget_usd']) {
+  for (const stat of ['avg', 'p50', 'p95', 'p99']) add(`techsapo_perf_response_time{${PERF},stat="${stat}"}`, '800+0x90');
+  for (const gauge of ['cache_hit_rate', 'error_rate', 'active_sessions', 'queue_size', 'requests', 'memory_usage', 'cost_per_hour_usd', 'month_cost_usd', 'budget_usd']) {
     add(`techsapo_perf_${gauge}{${PERF}}`, '1+0x90');
   }
   add(`techsapo_perf_alert_firing{${PERF},alert="queue_size",metric="queue_size",severity="warning"}`, '0+0x90');
@@ -151,7 +151,7 @@ describe('Grafana dashboard', () => {
     for (const metric of ['response_time', 'cache_hit_rate', 'active_sessions', 'error_rate', 'memory_usage', 'cost_per_hour']) {
       expect(exprs, `a panel queries techsapo_perf_${metric}*`).toContain(`techsapo_perf_${metric}`);
     }
-    const responseTime = panels.find((p) => (p.targets ?? []).some((t) => t.expr?.includes('techsapo_perf_response_time_ms')));
+    const responseTime = panels.find((p) => (p.targets ?? []).some((t) => t.expr?.includes('techsapo_perf_response_time')));
     const stats = (responseTime?.targets ?? []).map((t) => t.expr ?? '').join('\n');
     for (const stat of ['p50', 'p95', 'p99']) expect(stats).toContain(`stat="${stat}"`);
     // and the rest: alerts, queue, Codex processes and restarts, request rate, tokens, cost by model

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '@techsapo/config';
@@ -27,6 +27,7 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
   let monitor: Service;
   let prometheus: ChildProcess;
   let promUrl: string;
+  let monitorPort: number;
 
   const query = async (expr: string): Promise<unknown[]> => {
     const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -37,7 +38,7 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
 
   beforeAll(async () => {
     stack = await startBridgeStack();
-    const monitorPort = await freePort();
+    monitorPort = await freePort();
     monitor = await buildApp(
       loadConfig({ env: { REDIS_URL: stack.redis.url, LOG_LEVEL: 'silent', CODEX_MCP_BRIDGE_URL: stack.bridgeUrl, TECHSAPO_MONITORING_METRICS_COLLECTION_INTERVAL_MS: '600000', TECHSAPO_MONITORING_PERFORMANCE_LOG: '' } }),
     );
@@ -95,6 +96,14 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
     const scraped = Date.now();
     await expect.poll(async () => (await query('timestamp(techsapo_perf_requests)')).length, { timeout: 30_000 }).toBe(1);
     await new Promise((r) => setTimeout(r, Math.max(0, scraped + 3000 - Date.now())));
+
+    // Every service's exposition passes promtool's lint (names, help, types, suffixes).
+    for (const url of [stack.bridgeUrl, `http://127.0.0.1:${monitorPort}`]) {
+      const body = await (await fetch(`${url}/metrics`)).text();
+      const check = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
+      expect(check.stdout + check.stderr, url).toBe('');
+      expect(check.status).toBe(0);
+    }
 
     const empty: string[] = [];
     for (const { panel, expr } of queries) if ((await query(expr)).length === 0) empty.push(`${panel}: ${expr}`);

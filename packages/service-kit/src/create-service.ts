@@ -92,6 +92,9 @@ export async function createService(options: ServiceOptions): Promise<Service> {
         overrides: { histogram: { name: 'techsapo_http_request_duration_seconds', help: 'HTTP request duration in seconds' } },
       },
     });
+    // prom-client names these gauges *_total, which `promtool check metrics` rejects (a counter suffix);
+    // the same numbers remain, split by type, in techsapo_nodejs_active_{handles,requests,resources}.
+    for (const name of ['handles', 'requests', 'resources']) app.metrics.client.register.removeSingleMetric(`techsapo_nodejs_active_${name}_total`);
   }
 
   const started = Date.now();

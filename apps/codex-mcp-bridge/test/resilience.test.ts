@@ -108,3 +108,21 @@ describe('thread limits', () => {
     expect((await status(bridge.url)).processes[0].threads).toBe(2);
   });
 });
+
+describe('long calls and crowded processes', () => {
+  it('keeps an MCP session whose tool call outlasts session_idle_timeout_ms', async () => {
+    const bridge = await env.start('[mcp]\nsession_idle_timeout_ms = 1000\nenable_response_caching = false\n');
+    const client = await env.client(bridge);
+    env.fake().script({ type: 'message', text: 'took a while', delayMs: 3000 });
+    const result = await client.callTool({ name: 'codex', arguments: { prompt: 'slow' } });
+    expect(textOf(result)).toBe('took a while');
+  });
+
+  it('serves more concurrent new threads than connection_pool_size (a thread is not unloaded before its first turn)', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n[performance]\nmax_processes = 1\nconnection_pool_size = 1\n');
+    const client = await env.client(bridge);
+    env.fake().script({ type: 'message', text: 'done', delayMs: 300 });
+    const results = await Promise.all([1, 2, 3, 4].map((i) => client.callTool({ name: 'codex', arguments: { prompt: `crowd ${i}` } })));
+    expect(results.map((r) => r.isError ?? false)).toEqual([false, false, false, false]);
+  });
+});

@@ -47,6 +47,8 @@ interface LoadedThread {
   queue: Promise<unknown>;
   /** Turns queued or running on this thread; a busy thread is never unloaded. */
   pending: number;
+  /** Started but no turn yet: it has no rollout to resume from, so only idleness may unload it. */
+  fresh: boolean;
 }
 
 /** What `/api/v1/mcp/status` shows of a process. */
@@ -142,7 +144,7 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     }
     const threadId = response.thread.id;
     await this.options.directory.save(threadId, settings);
-    this.threads.set(threadId, { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: undefined, queue: Promise.resolve(), pending: 0 });
+    this.threads.set(threadId, { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: undefined, queue: Promise.resolve(), pending: 0, fresh: true });
     this.trim(slot, threadId);
     return threadId;
   }
@@ -154,6 +156,7 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
   async runTurn(threadId: string, prompt: string, options: { timeoutMs: number; signal?: AbortSignal; onProgress?: (p: TurnProgress) => void }): Promise<TurnResult> {
     const thread = await this.locate(threadId);
     thread.pending++;
+    thread.fresh = false;
     const run = thread.queue.then(() => this.turn(threadId, thread, prompt, options)).finally(() => thread.pending--);
     thread.queue = run.catch(() => {});
     return run;
@@ -241,7 +244,7 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     const slot = this.pick();
     const server = await this.ensure(slot);
     await server.request('thread/resume', { threadId, model: settings.model, cwd: settings.cwd, sandbox: settings.sandbox, approvalPolicy: settings.approvalPolicy, config: settings.config ?? null });
-    const thread: LoadedThread = { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: this.threads.get(threadId)?.total, queue: Promise.resolve(), pending: 0 };
+    const thread: LoadedThread = { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: this.threads.get(threadId)?.total, queue: Promise.resolve(), pending: 0, fresh: false };
     this.threads.set(threadId, thread);
     this.trim(slot, threadId);
     return thread;
@@ -250,7 +253,7 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
   /** Unloads the least recently used idle threads (but `keep`, about to run) of a process holding more than its share. */
   private trim(slot: Slot, keep: string): void {
     const loaded = [...this.threads.entries()].filter(([, t]) => t.slot === slot);
-    const idle = loaded.filter(([id, t]) => t.pending === 0 && id !== keep).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
+    const idle = loaded.filter(([id, t]) => t.pending === 0 && !t.fresh && id !== keep).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
     for (const [id, thread] of idle.slice(0, Math.max(0, loaded.length - this.options.maxThreadsPerProcess))) this.unload(id, thread);
   }
 

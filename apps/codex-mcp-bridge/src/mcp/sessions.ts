@@ -6,6 +6,8 @@ interface Session {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
   lastSeen: number;
+  /** POST requests of this session still open (a tool call can outlast the idle timeout). */
+  open: number;
 }
 
 /** Options of `McpSessions`. */
@@ -34,11 +36,23 @@ export class McpSessions {
     return this.sessions.size;
   }
 
-  /** The transport of a live session, touched; undefined when unknown or expired. */
-  get(id: string): StreamableHTTPServerTransport | undefined {
+  /**
+   * The transport of a live session, undefined when unknown or expired. A `busy` use (a POST: a tool call
+   * may outlast the idle timeout) keeps the session from expiring until `done`; the standing GET stream of
+   * an idle client does not.
+   */
+  use(id: string, busy: boolean): { transport: StreamableHTTPServerTransport; done: () => void } | undefined {
     const session = this.sessions.get(id);
-    if (session) session.lastSeen = Date.now();
-    return session?.transport;
+    if (!session) return undefined;
+    if (busy) session.open++;
+    session.lastSeen = Date.now();
+    return {
+      transport: session.transport,
+      done: () => {
+        if (busy) session.open--;
+        session.lastSeen = Date.now();
+      },
+    };
   }
 
   /** A transport for a new session (registered once the client's `initialize` succeeds); null when full. */
@@ -51,7 +65,7 @@ export class McpSessions {
       allowedHosts: this.options.allowedHosts,
       allowedOrigins: this.options.allowedOrigins,
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { transport, server, lastSeen: Date.now() });
+        this.sessions.set(id, { transport, server, lastSeen: Date.now(), open: 0 });
       },
       onsessionclosed: (id) => {
         this.sessions.delete(id);
@@ -67,7 +81,7 @@ export class McpSessions {
   private expire(): void {
     const cutoff = Date.now() - this.options.idleMs;
     for (const [id, session] of this.sessions) {
-      if (session.lastSeen >= cutoff) continue;
+      if (session.open > 0 || session.lastSeen >= cutoff) continue;
       this.sessions.delete(id);
       void session.server.close().catch(() => {});
     }

@@ -7,7 +7,9 @@ const jsonRpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error
 export const mcpRoutes: FastifyPluginAsync<{ sessions: McpSessions }> = async (app, { sessions }) => {
   const handle: Parameters<typeof app.route>[0]['handler'] = async (request, reply) => {
     const id = request.headers['mcp-session-id'];
-    let transport = typeof id === 'string' ? sessions.get(id) : undefined;
+    const session = typeof id === 'string' ? sessions.use(id, request.method === 'POST') : undefined;
+    if (session) reply.raw.once('close', session.done);
+    let transport = session?.transport;
     if (!transport) {
       if (id !== undefined) return reply.code(404).send(jsonRpcError(-32001, 'Session not found: it expired or was closed; initialize a new one'));
       if (request.method !== 'POST') return reply.code(400).send(jsonRpcError(-32000, 'Bad Request: no Mcp-Session-Id; send initialize first'));

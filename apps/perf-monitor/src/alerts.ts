@@ -92,6 +92,11 @@ export class AlertBook {
   firing(): Alert[] {
     return this.list().filter((a) => a.state === 'firing');
   }
+
+  /** Takes back alerts listed before a restart, so a firing alert neither vanishes nor fires twice. */
+  restore(alerts: readonly Alert[]): void {
+    for (const alert of alerts) this.alerts.set(alert.id, { ...alert, healthy: 0 });
+  }
 }
 
 function strip({ healthy: _healthy, ...alert }: Alert & { healthy: number }): Alert {

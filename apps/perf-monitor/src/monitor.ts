@@ -63,6 +63,7 @@ export class PerfMonitor {
     // Stream ids start with the time they were added: everything after the last sample is new to us.
     for (const entry of await store.xRange(keys.mcpRequests, latest ? `${latest.timestamp + 1}` : '-', '+')) if (entry.fields.event) this.ingest(entry.fields.event);
     this.monthCost = Number((await store.hGetAll(keys.perfMonthCost(month(Date.now())))).nano_usd ?? 0) / NANO;
+    this.alerts.restore((await store.getJson<Alert[]>(keys.perfAlerts)) ?? []);
     this.timer = setInterval(() => void this.tick().catch((error: unknown) => this.options.log.error({ err: error }, 'sampling failed')), config.monitoring.metrics_collection_interval_ms);
     this.timer.unref();
   }
@@ -96,7 +97,9 @@ export class PerfMonitor {
       .exec();
     this.monthCost = Number(monthNano) / NANO;
     this.last = sample;
-    for (const alert of this.alerts.evaluate(sample, this.monthCost)) await this.announce(alert);
+    const changed = this.alerts.evaluate(sample, this.monthCost);
+    if (changed.length) await store.setJson(keys.perfAlerts, this.alerts.list());
+    for (const alert of changed) await this.announce(alert);
     return sample;
   }
 

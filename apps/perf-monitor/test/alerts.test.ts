@@ -59,6 +59,17 @@ describe('AlertBook', () => {
     expect(book.list()).toHaveLength(1);
   });
 
+  it('takes back the alerts of a previous run without announcing them again', () => {
+    const before = new AlertBook(rulesFrom(config));
+    before.evaluate(sample({ queue_size: 12 }), 0);
+    const after = new AlertBook(rulesFrom(config));
+    after.restore(before.list());
+    expect(after.firing().map((a) => a.metric)).toEqual(['queue_size']);
+    expect(after.evaluate(sample({ queue_size: 13 }), 0)).toEqual([]);
+    after.evaluate(sample({ queue_size: 0 }), 0);
+    expect(after.evaluate(sample({ queue_size: 0 }), 0)).toMatchObject([{ metric: 'queue_size', state: 'resolved' }]);
+  });
+
   it('leaves traffic alerts alone in an interval without traffic', () => {
     const book = new AlertBook(rulesFrom(config));
     book.evaluate(sample({ error_rate: 0.5 }), 0);

@@ -142,6 +142,9 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
     expect(sample.requests).toBe(3);
     const metrics = await (await again.inject('/metrics')).body;
     expect(metrics).toMatch(/^techsapo_perf_requests 3$/m);
+    // Alerts firing before the restart are still firing, and were not announced again.
+    expect(metrics).toMatch(/^techsapo_perf_alert_firing\{alert="error_rate",metric="error_rate",severity="critical"\} 1$/m);
+    expect(hook.received).toHaveLength(3);
     await again.close();
   });
 });

@@ -20,6 +20,8 @@ export const keys = {
   mcpRequests: 'techsapo:mcp:requests',
   /** The perf-monitor's samples: sorted set scored by the end of each interval (ms). */
   perfSamples: 'perf:samples',
+  /** The perf-monitor's alerts (JSON array), kept across its restarts. */
+  perfAlerts: 'perf:alerts',
   /** Cost of MCP calls in a UTC month (`YYYY-MM`), integer nano-dollars, as the perf-monitor counted it. */
   perfMonthCost: (month: string) => `perf:cost:${month}`,
   /** Capped audit stream of the bridge: tool calls, approval decisions, restarts. */

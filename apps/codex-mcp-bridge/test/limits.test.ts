@@ -36,6 +36,9 @@ describe('cache, coalescing and limits', () => {
     expect(env.fake().requests.length - seen).toBe(2);
     const threads = new Set(results.map((r) => (r.structuredContent as { threadId: string }).threadId));
     expect(threads.size).toBe(2);
+    // Only the callers who started a turn are billed for its tokens.
+    const billed = results.filter((r) => (r.structuredContent as { usage: { inputTokens: number } }).usage.inputTokens > 0);
+    expect(billed).toHaveLength(2);
   });
 
   it('runs at most max_concurrent_sessions turns at once and queues the rest in order', async () => {

@@ -93,8 +93,8 @@ export class CodexBridge {
       if (shared && shared.joined < this.config.mcp.batch_size) {
         shared.joined++;
         this.counters.coalesced++;
-        // Those who join pay nothing: the turn is billed to whoever started it.
-        return { ...(await shared.outcome), costUsd: 0 };
+        // Those who join used no tokens of their own: the turn is billed to whoever started it.
+        return { ...(await shared.outcome), usage: { ...ZERO_USAGE }, costUsd: 0 };
       }
       const outcome = this.limiter.run(async () => {
         const threadId = await this.pool.startThread(settings);

@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Config } from '@techsapo/config';
 import type { RedisStore } from '@techsapo/redis';
 import { createService, redisPlugin, type Service } from '@techsapo/service-kit';
@@ -15,8 +15,6 @@ export const VERSION = '0.1.0';
 export interface AppDeps {
   store?: RedisStore;
   logStream?: DestinationStream;
-  /** Directory `performance_log` is relative to (default: the working directory). */
-  root?: string;
   /** Retries of the alert webhook (tests shorten them). */
   webhook?: { attempts: number; backoffMs: number; timeoutMs: number };
 }
@@ -51,7 +49,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     log: app.log,
     notifier: new WebhookNotifier(config.env.alert_webhook_url, app.log, deps.webhook),
     snapshot: () => bridgeSnapshot(config.monitoring.bridge_url),
-    performanceLog: logFile ? (isAbsolute(logFile) ? logFile : resolve(deps.root ?? process.cwd(), logFile)) : null,
+    performanceLog: logFile ? resolve(config.source.root, logFile) : null,
   });
   app.decorate('monitor', monitor);
 

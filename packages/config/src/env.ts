@@ -38,10 +38,14 @@ const NAMED: readonly EnvBinding[] = [
   { name: 'CODEX_BIN', path: ['env', 'codex_bin'] },
 ];
 
-function leafPaths(schema: TSchema, prefix: string[]): string[][] {
+/** Tables whose keys are the user's (Codex overrides, model prices): set in the file only, never per key from env. */
+export const FREE_FORM_TABLES: readonly string[] = ['codex.config', 'pricing'];
+
+/** Every setting of a schema with its dotted path, free-form tables counting as one setting. */
+export function schemaLeaves(schema: TSchema, prefix: string[] = []): [string[], TSchema][] {
   const props = (schema as { properties?: Record<string, TSchema> }).properties;
-  if (!props || ['codex.config', 'pricing'].includes(prefix.join('.'))) return prefix.length ? [prefix] : [];
-  return Object.entries(props).flatMap(([key, sub]) => leafPaths(sub, [...prefix, key]));
+  if (!props || FREE_FORM_TABLES.includes(prefix.join('.'))) return prefix.length ? [[prefix, schema]] : [];
+  return Object.entries(props).flatMap(([key, sub]) => schemaLeaves(sub, [...prefix, key]));
 }
 
 /**
@@ -50,8 +54,9 @@ function leafPaths(schema: TSchema, prefix: string[]): string[][] {
  */
 export const ENV_BINDINGS: readonly EnvBinding[] = [
   ...NAMED,
-  ...leafPaths(FileConfigSchema, [])
-    .filter((path) => !['codex.config', 'pricing'].includes(path.join('.')))
+  ...schemaLeaves(FileConfigSchema)
+    .map(([path]) => path)
+    .filter((path) => !FREE_FORM_TABLES.includes(path.join('.')))
     .map((path) => ({ name: `TECHSAPO_${path.join('_').toUpperCase()}`, path })),
 ];
 

@@ -119,5 +119,5 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   problems.push(...describeErrors(value, sourceOf));
   if (problems.length) throw new ConfigError(problems);
 
-  return deepFreeze({ ...value, source: { file: existsSync(file) ? file : null, envFile: hasEnvFile ? envFile : null } }) as Config;
+  return deepFreeze({ ...value, source: { file: existsSync(file) ? file : null, envFile: hasEnvFile ? envFile : null, root } }) as Config;
 }

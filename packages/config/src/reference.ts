@@ -1,15 +1,8 @@
 import type { TSchema } from 'typebox';
-import { ENV_BINDINGS } from './env.js';
+import { ENV_BINDINGS, FREE_FORM_TABLES, schemaLeaves } from './env.js';
 import { FileConfigSchema } from './schema.js';
 
 type Node = TSchema & { properties?: Record<string, Node>; enum?: unknown[]; type?: string; default?: unknown; minimum?: number; maximum?: number; exclusiveMinimum?: number; description?: string };
-
-const FREE_FORM = ['codex.config', 'pricing'];
-
-function leaves(schema: Node, path: string[]): [string[], Node][] {
-  if (!schema.properties || FREE_FORM.includes(path.join('.'))) return [[path, schema]];
-  return Object.entries(schema.properties).flatMap(([key, sub]) => leaves(sub, [...path, key]));
-}
 
 function allowed(s: Node): string {
   if (s.enum) return s.enum.map((v) => `\`${String(v)}\``).join(', ');
@@ -21,11 +14,11 @@ function allowed(s: Node): string {
 export function configReference(): string {
   const named = new Map(ENV_BINDINGS.filter((b) => !b.name.startsWith('TECHSAPO_')).map((b) => [b.path.join('.'), [b.name, ...(b.aliases ?? [])]]));
   const out: string[] = [];
-  for (const [section, schema] of Object.entries(FileConfigSchema.properties as Record<string, Node>)) {
+  for (const [section, schema] of Object.entries(FileConfigSchema.properties as Record<string, TSchema>)) {
     out.push(`### [${section}]`, '', '| key | default | allowed | environment |', '| --- | --- | --- | --- |');
-    for (const [path, s] of leaves(schema, [section])) {
+    for (const [path, s] of schemaLeaves(schema, [section]) as [string[], Node][]) {
       const dotted = path.join('.');
-      const env = FREE_FORM.includes(dotted) ? ['(file only)'] : [...(named.get(dotted) ?? []), `TECHSAPO_${path.join('_').toUpperCase()}`].map((n) => `\`${n}\``);
+      const env = FREE_FORM_TABLES.includes(dotted) ? ['(file only)'] : [...(named.get(dotted) ?? []), `TECHSAPO_${path.join('_').toUpperCase()}`].map((n) => `\`${n}\``);
       const key = path.slice(1).join('.') || `[${section}]`;
       out.push(`| \`${key}\` | \`${JSON.stringify(s.default ?? null)}\` | ${allowed(s)} | ${env.join(', ')} |`);
     }

@@ -224,6 +224,8 @@ export interface ConfigSource {
   readonly file: string | null;
   /** Absolute path of the `.env` file read, or null. */
   readonly envFile: string | null;
+  /** The project root: the directory holding `config/codex-mcp.toml` (else the working directory); relative paths in the config are resolved against it. */
+  readonly root: string;
 }
 
 export type { TSchema };

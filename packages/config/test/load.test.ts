@@ -49,6 +49,7 @@ describe('loadConfig', () => {
     const root = project('[codex.config]\nmodel_provider = "fake"\nmodel_providers.fake = { name = "f", base_url = "http://x/v1" }\n');
     const config = loadConfig({ cwd: join(root, 'apps', 'x'), env: {} });
     expect(config.source.file).toBe(join(root, 'config', 'codex-mcp.toml'));
+    expect(config.source.root).toBe(root);
     expect(config.codex.config).toEqual({ model_provider: 'fake', model_providers: { fake: { name: 'f', base_url: 'http://x/v1' } } });
   });
 

@@ -53,6 +53,8 @@ export class AppServer extends EventEmitter<{ notification: [method: string, par
 
   constructor(private readonly options: AppServerOptions) {
     super();
+    // Every running turn listens for its thread's notifications and for exit: one process hosts many turns.
+    this.setMaxListeners(0);
   }
 
   get pid(): number | undefined {

@@ -30,6 +30,17 @@ describe('risk-based approvals', () => {
     expect(await auditDecisions()).toContainEqual(expect.objectContaining({ summary: expect.stringContaining('touch declined.txt'), risk: 'medium', decision: 'decline', by: 'policy' }));
   });
 
+  it('masks secrets in the audit record of a decision', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n');
+    const client = await env.client(bridge);
+    const key = ['sk', 'proj', 'Zq8v2LmN4xT7wR1yK9bC3dF6hJ0pS5uA'].join('-'); // built at run time: no secret in the repo
+    runThenReport(`touch ${key}.txt`);
+    await client.callTool({ name: 'codex', arguments: { prompt: 'leak it', ...writable } });
+    const raw = JSON.stringify(await env.store().xRange(keys.audit, '-', '+'));
+    expect(raw).toContain('[redacted:');
+    expect(raw).not.toContain(key);
+  });
+
   it('accepts a workspace write when the policy allows it, and the command runs', async () => {
     const bridge = await env.start('[mcp]\nenable_response_caching = false\n[security.approval_workflows]\nauto_approve_isolated = true\n');
     const client = await env.client(bridge);

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { FastifyBaseLogger } from 'fastify';
 import { AppServer, AppServerExitedError, type AppServerOptions } from './app-server.js';
 import { ZERO_USAGE, type ThreadSettings, type TurnProgress, type TurnResult, type Usage } from './types.js';
 

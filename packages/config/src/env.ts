@@ -32,6 +32,7 @@ const NAMED: readonly EnvBinding[] = [
   { name: 'SESSION_ENCRYPTION_KEY', path: ['env', 'session_encryption_key'] },
   { name: 'SESSION_ENCRYPTION_PREVIOUS_KEYS', path: ['env', 'session_encryption_previous_keys'] },
   { name: 'HUGGINGFACE_API_KEY', path: ['env', 'huggingface_api_key'] },
+  { name: 'INTERNAL_API_TOKEN', path: ['env', 'internal_api_token'] },
   { name: 'ALERT_WEBHOOK_URL', path: ['env', 'alert_webhook_url'] },
   { name: 'CODEX_MCP_BRIDGE_URL', path: ['monitoring', 'bridge_url'] },
   { name: 'CODEX_HOME', path: ['env', 'codex_home'] },

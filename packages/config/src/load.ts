@@ -17,7 +17,15 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Directory to start from (default `process.cwd()`). */
   cwd?: string;
+  /**
+   * Read the project's `.env` (default true). Tests pass false: a harness states its whole configuration
+   * and must not pick up a developer's `.env`.
+   */
+  dotenv?: boolean;
 }
+
+/** Hosts that only this machine reaches. */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/i;
 
 type Json = Record<string, unknown>;
 
@@ -78,7 +86,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const cwd = options.cwd ?? process.cwd();
   const root = findProjectRoot(cwd);
   const envFile = join(root, '.env');
-  const hasEnvFile = existsSync(envFile);
+  const hasEnvFile = options.dotenv !== false && existsSync(envFile);
   const env: NodeJS.ProcessEnv = { ...(hasEnvFile ? parseEnv(readFileSync(envFile, 'utf8')) : {}), ...(options.env ?? process.env) };
 
   const explicit = env.CODEX_MCP_CONFIG;
@@ -98,10 +106,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   if (problems.length) throw new ConfigError(problems);
 
-  // The guide names sandboxes `isolated` and `full-access`; Codex calls them otherwise today.
-  const codex = raw.codex as Json | undefined;
-  if (typeof codex?.sandbox === 'string' && SANDBOX_ALIASES[codex.sandbox]) codex.sandbox = SANDBOX_ALIASES[codex.sandbox];
-
   const envSources = new Map<string, string>();
   for (const binding of ENV_BINDINGS) {
     const name = [binding.name, ...(binding.aliases ?? [])].find((n) => env[n] !== undefined && env[n] !== '');
@@ -111,12 +115,21 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     envSources.set(binding.path.join('.'), `env ${name}`);
   }
 
+  // The guide names sandboxes `isolated` and `full-access` (in the file or the environment); Codex calls them otherwise today.
+  const codex = raw.codex as Json | undefined;
+  if (typeof codex?.sandbox === 'string' && SANDBOX_ALIASES[codex.sandbox]) codex.sandbox = SANDBOX_ALIASES[codex.sandbox];
+
   const value = Value.Default(ConfigSchema, raw) as Json;
   const sourceOf = (path: string): string => {
     for (const [p, source] of envSources) if (path === p || path.startsWith(`${p}.`)) return source;
     return existsSync(file) ? file : 'defaults';
   };
   problems.push(...describeErrors(value, sourceOf));
+  const server = value.server as { host?: unknown } | undefined;
+  const envOnly = value.env as { node_env?: unknown; internal_api_token?: unknown } | undefined;
+  if (envOnly?.node_env === 'production' && typeof server?.host === 'string' && !LOOPBACK.test(server.host) && !envOnly.internal_api_token) {
+    problems.push(`env INTERNAL_API_TOKEN: required when NODE_ENV=production and HOST (${server.host}) is not loopback: anyone who reaches the services could use them (openssl rand -hex 32)`);
+  }
   if (problems.length) throw new ConfigError(problems);
 
   return deepFreeze({ ...value, source: { file: existsSync(file) ? file : null, envFile: hasEnvFile ? envFile : null, root } }) as Config;

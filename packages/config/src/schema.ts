@@ -146,6 +146,8 @@ export const ServerSectionSchema = Type.Object(
     codex_mcp_bridge_port: Type.Integer({ minimum: 0, maximum: 65535, default: 4002 }),
     perf_monitor_port: Type.Integer({ minimum: 0, maximum: 65535, default: 4003 }),
     body_limit_bytes: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+    /** A Redis command (either driver) not answered within this time fails with 503 REDIS_UNAVAILABLE, even after it was sent. */
+    redis_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 }),
     log_level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
     enable_prometheus_metrics: Type.Boolean({ default: true }),
     mcp_debug_level: Type.Enum(['error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
@@ -174,6 +176,12 @@ export const EnvOnlySchema = Type.Object(
     session_encryption_key: Type.Optional(Type.String({ minLength: 1 })),
     session_encryption_previous_keys: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     huggingface_api_key: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * Shared secret of the internal services: when set, every route but /health and /ping needs
+     * `Authorization: Bearer <token>`, and only then is `x-techsapo-user` believed. Required in production
+     * on a non-loopback HOST.
+     */
+    internal_api_token: Type.Optional(Type.String({ minLength: 16 })),
     /** Slack-compatible webhook the perf-monitor posts alert changes to (secret: the URL is the credential). */
     alert_webhook_url: Type.Optional(Type.String({ pattern: '^https?://' })),
     codex_home: Type.Optional(Type.String({ minLength: 1 })),

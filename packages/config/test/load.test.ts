@@ -79,6 +79,30 @@ describe('loadConfig', () => {
     expect(loadConfig({ cwd: project('[codex]\nsandbox = "full-access"\n'), env: {} }).codex.sandbox).toBe('danger-full-access');
   });
 
+  it('accepts the guide sandbox names from the environment too', () => {
+    expect(loadConfig({ cwd: project(''), env: { TECHSAPO_CODEX_SANDBOX: 'isolated' } }).codex.sandbox).toBe('workspace-write');
+    expect(loadConfig({ cwd: project(''), env: { TECHSAPO_CODEX_SANDBOX: 'full-access' } }).codex.sandbox).toBe('danger-full-access');
+  });
+
+  it('leaves .env alone when told to (test harnesses state their whole configuration)', () => {
+    const root = project('');
+    writeFileSync(join(root, '.env'), 'LOG_LEVEL=trace\n');
+    expect(loadConfig({ cwd: root, env: {} }).server.log_level).toBe('trace');
+    const config = loadConfig({ cwd: root, env: {}, dotenv: false });
+    expect(config.server.log_level).toBe('info');
+    expect(config.source.envFile).toBeNull();
+  });
+
+  it('refuses production on a non-loopback HOST without INTERNAL_API_TOKEN', () => {
+    const root = project('');
+    const token = 'x'.repeat(32);
+    expect(problemsOf(() => loadConfig({ cwd: root, env: { NODE_ENV: 'production', HOST: '0.0.0.0' } }))[0]).toMatch(/^env INTERNAL_API_TOKEN: required when NODE_ENV=production and HOST \(0\.0\.0\.0\)/);
+    expect(loadConfig({ cwd: root, env: { NODE_ENV: 'production', HOST: '0.0.0.0', INTERNAL_API_TOKEN: token } }).env.internal_api_token).toBe(token);
+    expect(loadConfig({ cwd: root, env: { NODE_ENV: 'production', HOST: '127.0.0.1' } }).env.internal_api_token).toBeUndefined();
+    expect(loadConfig({ cwd: root, env: { NODE_ENV: 'development', HOST: '0.0.0.0' } }).server.host).toBe('0.0.0.0');
+    expect(problemsOf(() => loadConfig({ cwd: root, env: { INTERNAL_API_TOKEN: 'short' } }))[0]).toMatch(/^env INTERNAL_API_TOKEN: env.internal_api_token: /);
+  });
+
   it('reports every problem at once, with file, key path and message', () => {
     const root = project('[mcp]\nmax_concurrent_sessions = 0\nbatch_sizee = 5\n[codex]\nsandbox = "everything"\n[nonsense]\na = 1\n');
     const file = join(root, 'config', 'codex-mcp.toml');

@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDef
 import fastifyMetrics from 'fastify-metrics';
 import { pino, type DestinationStream } from 'pino';
 import Type from 'typebox';
+import { internalAuthPlugin } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { runChecks, type HealthCheck } from './health.js';
 import { loggerOptions } from './logger.js';
@@ -50,8 +51,9 @@ const HealthSchema = Type.Object({
 
 /**
  * The base of every TechSapo service: pino logging with redaction, request ids (`x-request-id`), one error
- * shape, TypeBox validation, body limit, `GET /health`, `GET /ping`, `GET /metrics` (Prometheus, `techsapo_`
- * prefix) and OpenAPI 3 at `/docs/json` (UI at `/docs`). It never listens: see `runService`.
+ * shape, TypeBox validation, body limit, the internal token and cross-site guard (`internalAuthPlugin`,
+ * `request.userId`), `GET /health`, `GET /ping`, `GET /metrics` (Prometheus, `techsapo_` prefix) and
+ * OpenAPI 3 at `/docs/json` (UI at `/docs`). It never listens: see `runService`.
  */
 export async function createService(options: ServiceOptions): Promise<Service> {
   const { config, name, version } = options;
@@ -72,6 +74,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     reply.header('x-request-id', request.id);
   });
   app.addSchema(ErrorBodySchema);
+  await app.register(internalAuthPlugin, { token: config.env.internal_api_token, allowedOrigins: config.mcp.allowed_origins });
 
   await app.register(swagger, {
     openapi: {

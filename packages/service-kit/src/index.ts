@@ -1,3 +1,4 @@
+export { ANONYMOUS, internalAuthPlugin, internalHeaders, isInternalToken, USER_HEADER, userFromHeaders, type InternalAuthOptions } from './auth.js';
 export { createService, type Service, type ServiceOptions } from './create-service.js';
 export { errorHandler, notFoundHandler } from './errors.js';
 export { runChecks, type CheckResult, type HealthCheck } from './health.js';

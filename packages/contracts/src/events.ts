@@ -10,6 +10,8 @@ export const CHANNELS = {
   mcp: 'techsapo:events:mcp',
   /** Alert state changes of the perf-monitor */
   alerts: 'techsapo:events:alerts',
+  /** access.refused: a user reached for another user's thing */
+  security: 'techsapo:events:security',
 } as const;
 
 /** Published when a session is created. */
@@ -62,3 +64,24 @@ export const McpRequestCompletedEventSchema = Type.Object({
   threadId: Type.Union([Type.String(), Type.Null()]),
 });
 export type McpRequestCompletedEvent = Static<typeof McpRequestCompletedEventSchema>;
+
+/** What a user can own that another may reach for. */
+export const OWNED_RESOURCES = ['thread', 'session', 'cost', 'cache', 'approval'] as const;
+
+/**
+ * Published (and appended to the audit stream) when a caller asks for a thing another user owns. The caller
+ * was answered exactly as for an unknown thing; this event is how operators see the attempt.
+ */
+export const AccessRefusedEventSchema = Type.Object({
+  type: Type.Literal('access.refused'),
+  id: Type.String({ format: 'uuid' }),
+  at: TimestampSchema,
+  /** The service that refused, e.g. codex-mcp-bridge. */
+  service: Type.String(),
+  /** Who asked. */
+  userId: Type.String(),
+  resource: Type.Enum(OWNED_RESOURCES),
+  /** The thread, session, ... asked for. */
+  resourceId: Type.String(),
+});
+export type AccessRefusedEvent = Static<typeof AccessRefusedEventSchema>;

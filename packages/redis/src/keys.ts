@@ -8,14 +8,16 @@ export const keys = {
   session: (sessionId: string) => `session:${sessionId}`,
   /** Sorted set of a user's live sessions, scored by expiry (ms). Not under `session:`, so that counts stay true. */
   userSessions: (userId: string) => `sessions-by-user:${userId}`,
-  /** One cache entry. */
+  /** One cache entry of the guide's `setCache` helper (in-process callers only; no HTTP route names it). */
   cache: (key: string) => `cache:${key}`,
+  /** One entry of the cache HTTP API, in its caller's own namespace (user ids hold no `:`). */
+  userCache: (userId: string, key: string) => `cache:user:${userId}:${key}`,
   /** A user's cost totals for one UTC day (`YYYY-MM-DD`) or month (`YYYY-MM`). */
   cost: (userId: string, period: string) => `cost:${userId}:${period}`,
   /** Settings of a Codex thread, so any bridge process can resume it. */
   codexThread: (threadId: string) => `codex:thread:${threadId}`,
-  /** A cached Codex answer, by hash of everything that shapes it. */
-  codexAnswer: (hash: string) => `cache:codex:${hash}`,
+  /** A user's cached Codex answer, by hash of everything that shapes it. The cache API cannot name it. */
+  codexAnswer: (userId: string, hash: string) => `cache:codex:${userId}:${hash}`,
   /** Capped stream of `mcp.request.completed` events, read by the perf-monitor. */
   mcpRequests: 'techsapo:mcp:requests',
   /** The perf-monitor's samples: sorted set scored by the end of each interval (ms). */
@@ -24,6 +26,6 @@ export const keys = {
   perfAlerts: 'perf:alerts',
   /** Cost of MCP calls in a UTC month (`YYYY-MM`), integer nano-dollars, as the perf-monitor counted it. */
   perfMonthCost: (month: string) => `perf:cost:${month}`,
-  /** Capped audit stream of the bridge: tool calls, approval decisions, restarts. */
+  /** Capped audit stream of the bridge: tool calls, approval decisions, restarts, refused access. */
   audit: 'techsapo:audit',
 } as const;

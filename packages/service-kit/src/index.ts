@@ -1,3 +1,4 @@
+export { reportAccessRefused } from './access.js';
 export { ANONYMOUS, internalAuthPlugin, internalHeaders, isInternalToken, USER_HEADER, userFromHeaders, type InternalAuthOptions } from './auth.js';
 export { createService, type Service, type ServiceOptions } from './create-service.js';
 export { errorHandler, notFoundHandler } from './errors.js';

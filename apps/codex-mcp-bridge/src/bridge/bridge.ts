@@ -86,7 +86,7 @@ export class CodexBridge {
     const key = createHash('sha256').update(JSON.stringify({ prompt, ...settings })).digest('hex');
     return this.finish('codex', settings.model, started, ctx, async () => {
       if (cacheable) {
-        const hit = await this.store.getJson<Omit<ToolOutcome, 'cached' | 'durationMs' | 'costUsd'>>(keys.codexAnswer(key));
+        const hit = await this.store.getJson<Omit<ToolOutcome, 'cached' | 'durationMs' | 'costUsd'>>(keys.codexAnswer(ctx.userId, key));
         if (hit) return { ...hit, costUsd: 0, cached: true, durationMs: 0 };
       }
       const shared = this.config.mcp.enable_request_batching ? this.inflight.get(key) : undefined;
@@ -109,7 +109,7 @@ export class CodexBridge {
       const result = await outcome;
       if (cacheable) {
         const { threadId, content, usage } = result;
-        await this.store.setJson(keys.codexAnswer(key), { threadId, content: maskSecrets(content), usage }, { ttlMs: this.config.mcp.cache_ttl_ms });
+        await this.store.setJson(keys.codexAnswer(ctx.userId, key), { threadId, content: maskSecrets(content), usage }, { ttlMs: this.config.mcp.cache_ttl_ms });
       }
       return result;
     });

@@ -9,14 +9,24 @@ export interface RedisSettings {
   upstash_redis_rest_token?: string | undefined;
 }
 
+/** Options of `createStoreFromSettings`, the same for either driver. */
+export interface StoreOptions {
+  /** Deadline of every Redis call, counted until its answer (`config.server.redis_timeout_ms`; default 2000 ms). */
+  timeoutMs?: number | undefined;
+  /** Called with connection errors of the native driver (commands fail with `RedisUnavailableError` too). */
+  onError?: ((error: Error) => void) | undefined;
+}
+
 /**
  * Chooses the driver: `REDIS_URL` (native) wins; else Upstash REST when both its URL and token are set.
+ * Either way every call ends within `options.timeoutMs`.
  * @throws RedisNotConfiguredError when neither is configured.
  */
-export function createStoreFromSettings(settings: RedisSettings, onError?: (error: Error) => void): RedisStore {
-  if (settings.redis_url) return createNodeRedisStore({ url: settings.redis_url, ...(onError ? { onError } : {}) });
-  if (settings.upstash_redis_rest_url && settings.upstash_redis_rest_token) {
-    return createUpstashStore({ url: settings.upstash_redis_rest_url, token: settings.upstash_redis_rest_token });
-  }
+export function createStoreFromSettings(settings: RedisSettings, options: StoreOptions = {}): RedisStore {
+  const timeout = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+  const onError = options.onError ? { onError: options.onError } : {};
+  if (settings.redis_url) return createNodeRedisStore({ url: settings.redis_url, ...timeout, ...onError });
+  const { upstash_redis_rest_url: url, upstash_redis_rest_token: token } = settings;
+  if (url && token) return createUpstashStore({ url, token, ...timeout });
   throw new RedisNotConfiguredError();
 }

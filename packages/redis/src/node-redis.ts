@@ -1,28 +1,35 @@
 import { createClient } from 'redis';
 import type { Connection } from './connection.js';
 import { createStore } from './create-store.js';
-import { guard, type MessageHandler, type RedisStore } from './store.js';
+import { DEFAULT_TIMEOUT_MS, withDeadline } from './deadline.js';
+import type { MessageHandler, RedisStore } from './store.js';
 
 /** Options of the native driver. */
 export interface NodeRedisOptions {
   /** `redis://` or `rediss://` URL. */
   url: string;
-  /** A command not answered within this time fails (default 2000 ms). */
-  commandTimeoutMs?: number;
+  /**
+   * Deadline of every call, counted until its answer arrives (default 2000 ms): a Redis that accepts the
+   * command but never answers (frozen, stalled host) fails it with `RedisUnavailableError` within this time.
+   */
+  timeoutMs?: number;
   /** Called with connection errors (they are also surfaced as `RedisUnavailableError` on commands). */
   onError?: (error: Error) => void;
 }
 
 /**
  * Native Redis over TCP with node-redis. Commands never queue while disconnected: they fail at once with
- * `RedisUnavailableError`, and the client reconnects in the background (backoff up to 2 s).
+ * `RedisUnavailableError`, and the client reconnects in the background (backoff up to 2 s). Every call
+ * (first-connect wait, command, transaction, subscribe) ends within `timeoutMs`, even after it was written.
  */
 export function createNodeRedisStore(options: NodeRedisOptions): RedisStore {
-  const timeout = options.commandTimeoutMs ?? 2000;
+  const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const client = createClient({
     url: options.url,
     RESP: 2, // the reply shapes Upstash's REST API returns too
     disableOfflineQueue: true,
+    // Only counts until the command is written, but drops commands stuck behind a full socket, so a
+    // frozen Redis cannot grow the queue without bound. `withDeadline` counts the rest.
     commandOptions: { timeout },
     socket: {
       connectTimeout: timeout,
@@ -31,11 +38,15 @@ export function createNodeRedisStore(options: NodeRedisOptions): RedisStore {
   });
   const onError = options.onError ?? (() => {});
   client.on('error', onError);
-  // Connects in the background so that a service starts (and reports 503) while Redis is still down;
-  // commands sent during that first attempt wait for it, at most one timeout.
+  // Connects in the background so that a service starts (and reports 503) while Redis is still down.
+  // Commands sent during the first `timeout` wait for that first connection (within their own deadline);
+  // later ones fail at once while disconnected.
+  let firstConnectPending = true;
   const connecting = client.connect().catch(onError);
-  let firstConnect: Promise<unknown> | undefined = Promise.race([connecting, new Promise((r) => setTimeout(r, timeout).unref())]).finally(() => {
-    firstConnect = undefined;
+  const firstConnectWindow = setTimeout(() => (firstConnectPending = false), timeout).unref();
+  void connecting.finally(() => {
+    firstConnectPending = false;
+    clearTimeout(firstConnectWindow);
   });
 
   let subscriber: ReturnType<typeof client.duplicate> | undefined;
@@ -45,6 +56,7 @@ export function createNodeRedisStore(options: NodeRedisOptions): RedisStore {
       subscriber = client.duplicate();
       subscriber.on('error', onError);
       subscriberReady = subscriber.connect();
+      subscriberReady.catch(() => {}); // awaited below; rejects only when closed while connecting
     }
     await subscriberReady;
     return subscriber;
@@ -52,22 +64,47 @@ export function createNodeRedisStore(options: NodeRedisOptions): RedisStore {
 
   const connection: Connection = {
     backend: 'redis',
-    async command(args) {
-      if (firstConnect) await firstConnect;
-      return guard(() => client.sendCommand([...args]));
+    command(args) {
+      return withDeadline(timeout, args[0] ?? 'command', async () => {
+        if (firstConnectPending) await connecting;
+        return client.sendCommand([...args]);
+      });
     },
     async subscribe(channel: string, handler: MessageHandler) {
-      const sub = await guard(getSubscriber);
-      await guard(() => sub.subscribe(channel, handler));
+      // Once the deadline has passed the caller was told it failed: a SUBSCRIBE confirmed later must
+      // deliver nothing, and is undone.
+      let live = true;
+      const listener = (message: string, from: string): void => {
+        if (live) handler(message, from);
+      };
+      let sub: NonNullable<typeof subscriber> | undefined;
+      let subscribing: Promise<void> | undefined;
+      try {
+        await withDeadline(timeout, 'SUBSCRIBE', async () => {
+          const ready = await getSubscriber();
+          if (!live) return;
+          sub = ready;
+          await (subscribing = ready.subscribe(channel, listener));
+        });
+      } catch (error) {
+        live = false;
+        subscribing?.then(() => sub?.unsubscribe(channel, listener)).catch(onError);
+        throw error;
+      }
       return async () => {
-        await sub.unsubscribe(channel, handler).catch(onError);
+        live = false;
+        const active = sub;
+        if (!active) return;
+        await withDeadline(timeout, 'UNSUBSCRIBE', () => active.unsubscribe(channel, listener)).catch(onError);
       };
     },
     async close() {
-      // A client still trying to connect is destroyed: waiting for it would hang while Redis is down.
+      clearTimeout(firstConnectWindow);
+      // A graceful close waits for every pending reply, which a frozen Redis never sends: past the
+      // deadline the client is destroyed. One still trying to connect is destroyed at once.
       await Promise.all(
         [client, subscriber].map(async (c) => {
-          if (c?.isReady) await c.close().catch(() => c.destroy());
+          if (c?.isReady) await withDeadline(timeout, 'close', () => c.close()).catch(() => c.destroy());
           else if (c?.isOpen) c.destroy();
         }),
       );

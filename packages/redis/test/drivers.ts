@@ -6,8 +6,13 @@ import { createNodeRedisStore, createUpstashStore, type RedisStore } from '../sr
 export const DRIVERS = ['redis', 'upstash'] as const;
 export type Driver = (typeof DRIVERS)[number];
 
+/** Options of `open`: a deadline per call other than the drivers' default. */
+export interface OpenOptions {
+  timeoutMs?: number;
+}
+
 /** Starts a redis-server and the Upstash adapter for this file; `open(driver)` makes stores closed after all. */
-export function useRedis(): { redis: () => TestRedis; open: (driver: Driver) => RedisStore } {
+export function useRedis(): { redis: () => TestRedis; open: (driver: Driver, options?: OpenOptions) => RedisStore } {
   let redis: TestRedis;
   let upstash: UpstashRestServer;
   const stores: RedisStore[] = [];
@@ -22,11 +27,11 @@ export function useRedis(): { redis: () => TestRedis; open: (driver: Driver) => 
   });
   return {
     redis: () => redis,
-    open(driver) {
+    open(driver, options = {}) {
       const store =
         driver === 'redis'
-          ? createNodeRedisStore({ url: redis.url })
-          : createUpstashStore({ url: upstash.url, token: upstash.token });
+          ? createNodeRedisStore({ url: redis.url, ...options })
+          : createUpstashStore({ url: upstash.url, token: upstash.token, ...options });
       stores.push(store);
       return store;
     },

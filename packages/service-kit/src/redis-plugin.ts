@@ -19,10 +19,18 @@ export interface RedisPluginOptions {
   store?: RedisStore | undefined;
 }
 
-/** Decorates the app with the store chosen by config; closes it on `app.close()` when it made it. */
+/**
+ * Decorates the app with the store chosen by config, every call bounded by `[server] redis_timeout_ms`;
+ * closes it on `app.close()` when it made it.
+ */
 export const redisPlugin = fp(
   async (app: FastifyInstance, { config, store: given }: RedisPluginOptions) => {
-    const store = given ?? createStoreFromSettings(config.env, (err) => app.log.warn({ err }, 'redis connection error'));
+    const store =
+      given ??
+      createStoreFromSettings(config.env, {
+        timeoutMs: config.server.redis_timeout_ms,
+        onError: (err) => app.log.warn({ err }, 'redis connection error'),
+      });
     app.decorate('store', store);
     app.decorate('redis', createRedisService(store, { costRetentionDays: config.sessions.cost_retention_days }));
     if (!given) app.addHook('onClose', () => store.close());

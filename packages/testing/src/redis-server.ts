@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,13 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port (empty: it keeps nothing on disk). */
   start(): Promise<void>;
+  /**
+   * Freezes the server with SIGSTOP, as a stalled host would: connections stay open and commands are
+   * accepted by the kernel, but nothing is answered until `resume()`.
+   */
+  pause(): Promise<void>;
+  /** Lets a paused server run again (SIGCONT); it answers what it received while frozen. */
+  resume(): Promise<void>;
   /** Stops the server and removes its directory. */
   close(): Promise<void>;
 }
@@ -71,7 +78,16 @@ export async function startRedisServer(): Promise<TestRedis> {
     const cannot = async (): Promise<void> => {
       throw new Error('TEST_REDIS_URL names a shared Redis: this test needs a redis-server binary it can stop and start');
     };
-    return { url: shared, port: Number(new URL(shared).port || 6379), canRestart: false, stop: cannot, start: cannot, close: async () => {} };
+    return {
+      url: shared,
+      port: Number(new URL(shared).port || 6379),
+      canRestart: false,
+      stop: cannot,
+      start: cannot,
+      pause: cannot,
+      resume: cannot,
+      close: async () => {},
+    };
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'techsapo-redis-'));
@@ -98,6 +114,22 @@ export async function startRedisServer(): Promise<TestRedis> {
     });
   };
 
+  // Resolves once the kernel reports the process stopped (or running again), so a test's next command
+  // really meets a frozen (or live) server. Without /proc (not Linux) the signal alone has to do.
+  const signal = async (name: 'SIGSTOP' | 'SIGCONT'): Promise<void> => {
+    const proc = child;
+    if (!proc?.pid || proc.exitCode !== null) throw new Error(`redis-server at ${url} is not running`);
+    proc.kill(name);
+    const stat = `/proc/${proc.pid}/stat`;
+    for (let i = 0; i < 200 && existsSync(stat); i++) {
+      // The state letter follows the parenthesised command name: `T` is stopped.
+      const text = readFileSync(stat, 'utf8');
+      const stopped = text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3) === 'T';
+      if (stopped === (name === 'SIGSTOP')) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
   await start();
   return {
     url,
@@ -105,6 +137,8 @@ export async function startRedisServer(): Promise<TestRedis> {
     canRestart: true,
     start,
     stop,
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     async close() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 import type { Config } from '@techsapo/config';
 import type { RedisStore } from '@techsapo/redis';
-import { createService, redisPlugin, type Service } from '@techsapo/service-kit';
+import { createService, redisPlugin, reportAccessRefused, type Service } from '@techsapo/service-kit';
 import type { DestinationStream } from 'pino';
+import type { ReportRefusal } from './callers.js';
 import { SessionCipher } from './cipher.js';
 import { cacheRoutes } from './routes/cache/index.js';
 import { costRoutes } from './routes/costs/index.js';
@@ -10,6 +11,8 @@ import { SessionRepository } from './sessions.js';
 
 /** Version reported by /health and OpenAPI. */
 export const VERSION = '0.1.0';
+
+const SERVICE = 'session-service';
 
 /** What tests (or another entrypoint) may hand in instead of what config describes. */
 export interface AppDeps {
@@ -31,7 +34,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   const cipher = new SessionCipher(key ?? SessionCipher.randomKey(), config.env.session_encryption_previous_keys);
 
   const app = await createService({
-    name: 'session-service',
+    name: SERVICE,
     version: VERSION,
     description: 'Sessions, cache and per-user LLM cost tracking in Redis',
     config,
@@ -44,8 +47,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     );
   }
   await app.register(redisPlugin, { config, store: deps.store });
-  await app.register(sessionRoutes, { prefix: '/api/v1/sessions', sessions: new SessionRepository(app.store, cipher), defaultTtlSeconds: config.sessions.default_ttl_seconds });
-  await app.register(costRoutes, { prefix: '/api/v1/costs' });
+  // Not awaited: a refusal must answer as fast as an unknown id does, and a lost record must not fail it.
+  const reportRefusal: ReportRefusal = (refusal) => {
+    app.log.warn({ refusal }, 'access refused: a user reached for another user\'s %s', refusal.resource);
+    reportAccessRefused(app.store, { service: SERVICE, ...refusal }).catch((err: unknown) => {
+      app.log.warn({ err, refusal }, 'could not record a refused access');
+    });
+  };
+  const sessions = new SessionRepository(app.store, cipher, reportRefusal);
+  const defaultTtlSeconds = config.sessions.default_ttl_seconds;
+  await app.register(sessionRoutes, { prefix: '/api/v1/sessions', sessions, defaultTtlSeconds, reportRefusal });
+  await app.register(costRoutes, { prefix: '/api/v1/costs', reportRefusal });
   await app.register(cacheRoutes, { prefix: '/api/v1/cache' });
   return app;
 }

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { CHANNELS, type SessionEvent } from '@techsapo/contracts/events';
 import type { Session, SessionPage, SessionSummary } from '@techsapo/contracts/sessions';
 import { keys, type RedisStore } from '@techsapo/redis';
+import { ANONYMOUS } from '@techsapo/service-kit';
+import { mayAct, type ReportRefusal } from './callers.js';
 import type { SessionCipher } from './cipher.js';
 import { InvalidCursor, SessionNotFound, SessionUnreadable } from './errors.js';
 
@@ -33,11 +35,16 @@ function decodeCursor(cursor: string): { score: number; value: string } {
   return { score: Number(score), value };
 }
 
-/** Sessions in Redis: one key per session (one GET per read), a per-user sorted set for listings. */
+/**
+ * Sessions in Redis: one key per session (one GET per read), a per-user sorted set for listings. Reads and
+ * writes of one session act for a `caller`: a named user reaches only its own sessions, and another user's
+ * session answers exactly as an unknown one (SESSION_NOT_FOUND), reported through `reportRefusal`.
+ */
 export class SessionRepository {
   constructor(
     private readonly store: RedisStore,
     private readonly cipher: SessionCipher,
+    private readonly reportRefusal: ReportRefusal,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -64,13 +71,17 @@ export class SessionRepository {
     return this.toSession(stored, input.data);
   }
 
-  async get(id: string): Promise<Session> {
-    const stored = await this.read(id);
+  async get(id: string, caller: string): Promise<Session> {
+    const stored = await this.read(id, caller);
     return this.toSession(stored, this.open(stored));
   }
 
-  async update(id: string, change: { data?: Record<string, unknown> | undefined; ttlSeconds?: number | undefined }): Promise<Session> {
-    const stored = await this.read(id);
+  async update(
+    id: string,
+    caller: string,
+    change: { data?: Record<string, unknown> | undefined; ttlSeconds?: number | undefined },
+  ): Promise<Session> {
+    const stored = await this.read(id, caller);
     const now = this.now();
     const next: StoredSession = {
       ...stored,
@@ -87,7 +98,9 @@ export class SessionRepository {
     return this.toSession(next, change.data ?? this.open(stored));
   }
 
-  async delete(id: string): Promise<void> {
+  async delete(id: string, caller: string): Promise<void> {
+    // The owner never changes, so checking it before the atomic GETDEL leaves no window.
+    if (caller !== ANONYMOUS) await this.read(id, caller);
     const raw = await this.store.getDel(keys.session(id));
     if (raw === null) throw new SessionNotFound(id);
     const stored = JSON.parse(raw) as StoredSession;
@@ -120,10 +133,15 @@ export class SessionRepository {
     return { items, nextCursor: found.length > limit && last ? encodeCursor(last.score, last.value) : null };
   }
 
-  private async read(id: string): Promise<StoredSession> {
+  private async read(id: string, caller: string): Promise<StoredSession> {
     const raw = await this.store.get(keys.session(id));
     if (raw === null) throw new SessionNotFound(id);
-    return JSON.parse(raw) as StoredSession;
+    const stored = JSON.parse(raw) as StoredSession;
+    if (!mayAct(caller, stored.userId)) {
+      this.reportRefusal({ userId: caller, resource: 'session', resourceId: id });
+      throw new SessionNotFound(id);
+    }
+    return stored;
   }
 
   private open(stored: StoredSession): Record<string, unknown> {

@@ -12,8 +12,16 @@ export type Driver = (typeof DRIVERS)[number];
 export const KEY_A = Buffer.alloc(32, 1).toString('base64');
 export const KEY_B = Buffer.alloc(32, 2).toString('base64');
 
-export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ env: { LOG_LEVEL: 'silent', NODE_ENV: 'test', SESSION_ENCRYPTION_KEY: KEY_A, ...env } });
+/** A token for tests that configure INTERNAL_API_TOKEN. */
+export const TOKEN = 'internal-token-0123456789abcdef';
+
+/**
+ * The service's configuration for a test: exactly `env` over the test defaults. The project's `.env` is never
+ * read (`cwd` only picks the project whose `config/codex-mcp.toml` applies).
+ */
+export function testConfig(env: Record<string, string> = {}, cwd?: string): Config {
+  const testEnv = { LOG_LEVEL: 'silent', NODE_ENV: 'test', SESSION_ENCRYPTION_KEY: KEY_A, ...env };
+  return loadConfig({ env: testEnv, dotenv: false, ...(cwd ? { cwd } : {}) });
 }
 
 /**

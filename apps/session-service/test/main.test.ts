@@ -1,15 +1,34 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort, startRedisServer } from '@techsapo/testing';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { KEY_A, testConfig } from './harness.js';
 
-const cwd = fileURLToPath(new URL('..', import.meta.url));
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/**
+ * main.ts runs in a project of its own, with the repository's config file and no `.env`: main reads the `.env`
+ * of the project it runs in, and a developer's must not change what these tests see.
+ */
+function isolatedProject(): string {
+  const root = mkdtempSync(join(tmpdir(), 'session-service-main-'));
+  mkdirSync(join(root, 'config'));
+  const configFile = fileURLToPath(new URL('../../../config/codex-mcp.toml', import.meta.url));
+  copyFileSync(configFile, join(root, 'config', 'codex-mcp.toml'));
+  return root;
+}
+const cwd = isolatedProject();
+afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 function runMain(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--conditions=@techsapo/source', '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--conditions=@techsapo/source', '--import', tsx, main], {
     cwd,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -138,6 +138,27 @@ describe.each(DRIVERS)('sessions over %s', (driver) => {
     expect(badCursor.json().error.code).toBe('INVALID_CURSOR');
   });
 
+  it('refuses data nested deeper than 64 levels with 400 naming the field, never 500, and stores nothing', async () => {
+    const userId = `deep-${randomUUID()}`;
+    // ~5000 levels (10 KB) made JSON.stringify throw RangeError before encryption: 500.
+    const deep = `{"note":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const message = `body/data/note${'/0'.repeat(62)} is nested deeper than 64 levels of objects and arrays`;
+    const expected = { code: 'JSON_TOO_DEEP', message };
+    const headers = { 'content-type': 'application/json' };
+    const payload = `{"userId":"${userId}","data":${deep}}`;
+    const created = await app.inject({ method: 'POST', url: '/api/v1/sessions', headers, payload });
+    expect(created.statusCode).toBe(400);
+    expect(created.json().error).toEqual(expected);
+    expect((await app.inject({ url: '/api/v1/sessions', query: { userId } })).json().items).toEqual([]);
+
+    const session = (await create({ userId, data: { keep: 1 } })).json();
+    const url = `/api/v1/sessions/${session.id}`;
+    const patched = await app.inject({ method: 'PATCH', url, headers, payload: `{"data":${deep}}` });
+    expect(patched.statusCode).toBe(400);
+    expect(patched.json().error).toEqual(expected);
+    expect((await app.inject(`/api/v1/sessions/${session.id}`)).json().data).toEqual({ keep: 1 });
+  });
+
   it('answers hostile and unknown ids with 400 or 404, never 500', async () => {
     for (const id of ['..%2F..%2Fetc%2Fpasswd', '*', 'session%3A*', '%00', '%E0%A4%A', 'x'.repeat(300), "1'%20OR%201=1"]) {
       const res = await app.inject(`/api/v1/sessions/${id}`);

@@ -4,10 +4,13 @@ import { UserIdSchema } from './common.js';
 /** A model name as providers spell them (`gpt-5-codex`, `claude-sonnet-4`, `ollama/llama3:8b`). */
 export const ModelNameSchema = Type.String({ pattern: '^[A-Za-z0-9._:/@+-]{1,128}$' });
 
-/** `POST /api/v1/costs` body: one LLM call's usage. */
+/**
+ * `POST /api/v1/costs` body: one LLM call's usage. `userId` defaults to the forwarded user (`x-techsapo-user`
+ * behind the internal token) and may only name it; without a forwarded user it is required.
+ */
 export const CostRecordSchema = Type.Object(
   {
-    userId: UserIdSchema,
+    userId: Type.Optional(UserIdSchema),
     model: ModelNameSchema,
     tokens: Type.Integer({ minimum: 0, maximum: 100_000_000 }),
     costUsd: Type.Number({ minimum: 0, maximum: 1_000_000 }),
@@ -15,6 +18,14 @@ export const CostRecordSchema = Type.Object(
   { additionalProperties: false },
 );
 export type CostRecord = Static<typeof CostRecordSchema>;
+
+/** `POST /api/v1/costs` answer: what was recorded, for whom and when. */
+export const RecordedCostSchema = Type.Object({
+  ...CostRecordSchema.properties,
+  userId: UserIdSchema,
+  recordedAt: Type.String({ format: 'date-time' }),
+});
+export type RecordedCost = Static<typeof RecordedCostSchema>;
 
 /** Totals of one model within a period. */
 export const ModelCostSchema = Type.Object({

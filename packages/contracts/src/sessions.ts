@@ -10,7 +10,10 @@ export const SessionDataSchema = Type.Record(Type.String(), Type.Unknown());
 /** Lifetime of a session in seconds: 1 s to 24 h. */
 export const SessionTtlSchema = Type.Integer({ minimum: 1, maximum: 86_400 });
 
-/** `POST /api/v1/sessions` body. */
+/**
+ * `POST /api/v1/sessions` body. `userId` is the owner: when a user is forwarded (`x-techsapo-user` behind the
+ * internal token) it may be left out and otherwise must be that user.
+ */
 export const CreateSessionBodySchema = Type.Object(
   {
     userId: Type.Optional(UserIdSchema),
@@ -47,10 +50,13 @@ export const SessionSchema = Type.Object({
 });
 export type Session = Static<typeof SessionSchema>;
 
-/** `GET /api/v1/sessions` query. */
+/**
+ * `GET /api/v1/sessions` query. `userId` defaults to the forwarded user (and may only name it); without a
+ * forwarded user it is required.
+ */
 export const ListSessionsQuerySchema = Type.Object(
   {
-    userId: UserIdSchema,
+    userId: Type.Optional(UserIdSchema),
     cursor: Type.Optional(Type.String({ maxLength: 512 })),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   },

@@ -9,8 +9,9 @@ import fastifyMetrics from 'fastify-metrics';
 import { pino, type DestinationStream } from 'pino';
 import Type from 'typebox';
 import { internalAuthPlugin } from './auth.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import { runChecks, type HealthCheck } from './health.js';
+import { useBoundedJsonParser } from './json-body.js';
 import { loggerOptions } from './logger.js';
 import { validatorCompiler } from './validation.js';
 
@@ -51,7 +52,8 @@ const HealthSchema = Type.Object({
 
 /**
  * The base of every TechSapo service: pino logging with redaction, request ids (`x-request-id`), one error
- * shape, TypeBox validation, body limit, the internal token and cross-site guard (`internalAuthPlugin`,
+ * shape (for HTTP parser errors too), TypeBox validation, body limit, JSON bodies nested at most
+ * `MAX_JSON_DEPTH` levels, the internal token and cross-site guard (`internalAuthPlugin`,
  * `request.userId`), `GET /health`, `GET /ping`, `GET /metrics` (Prometheus, `techsapo_` prefix) and
  * OpenAPI 3 at `/docs/json` (UI at `/docs`). It never listens: see `runService`.
  */
@@ -65,7 +67,11 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     genReqId: () => randomUUID(),
     // Errors the router raises before any route (bad URL encoding, over-long parameters) get our shape too.
     frameworkErrors: errorHandler,
+    // ... and so do requests Node's HTTP parser refuses before Fastify sees them (400, 431).
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  useBoundedJsonParser(app);
 
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);

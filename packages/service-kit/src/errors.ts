@@ -1,5 +1,15 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import createError from '@fastify/error';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeValidation } from './validation.js';
+
+/** A JSON body nested deeper than `MAX_JSON_DEPTH`: 400 `JSON_TOO_DEEP`, naming where (`body/data/a/0`). */
+export const JsonTooDeepError = createError<[string, number]>(
+  'JSON_TOO_DEEP',
+  '%s is nested deeper than %d levels of objects and arrays',
+  400,
+);
 
 /** Fastify's own 4xx codes, renamed to stable codes of ours. */
 const FASTIFY_CODES: Record<string, string> = {
@@ -36,4 +46,34 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
 /** 404 for routes that do not exist, in the same shape. */
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   return reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` } });
+}
+
+/** What Node's HTTP parser refuses, by its error code: status, our code, message. Anything else is a 400. */
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE', 'the request headers are larger than this server accepts'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'the request was not received in time'],
+};
+
+/**
+ * Fastify's `clientErrorHandler`: requests Node's HTTP parser refuses (a malformed request line, headers over
+ * `maxHeaderSize`) never reach a route or `errorHandler`; they are answered here in the same
+ * `{"error":{"code","message"}}` shape, and the connection is closed (the parser cannot continue on it).
+ */
+export function clientErrorHandler(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
+  // A reset connection has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = CLIENT_ERRORS[error.code];
+  const [status, code, message] = known ?? [400, 'BAD_REQUEST', `malformed HTTP request (${error.code})`];
+  const body = JSON.stringify({ error: { code, message } });
+  this.log.debug({ err: error }, 'client error');
+  if (socket.writable) {
+    const head = [
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+      'content-type: application/json; charset=utf-8',
+      `content-length: ${Buffer.byteLength(body)}`,
+      'connection: close',
+    ];
+    socket.write(`${head.join('\r\n')}\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }

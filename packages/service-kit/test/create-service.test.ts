@@ -4,7 +4,7 @@ import Type from 'typebox';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createService, type Service } from '../src/index.js';
 
-const config = loadConfig({ env: { LOG_LEVEL: 'info' } });
+const config = loadConfig({ env: { LOG_LEVEL: 'info' }, dotenv: false });
 
 function logSink(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];

@@ -7,7 +7,7 @@ const params = Type.Object({ key: CacheKeySchema });
 
 export const putEntry = {
   tags,
-  summary: 'Store a JSON value under cache:<key> for ttlSeconds (default 300)',
+  summary: "Store a JSON value under <key> in the caller's namespace for ttlSeconds (default 300)",
   params,
   body: PutCacheBodySchema,
   response: { 204: Type.Null(), 400: ErrorBodySchema, 503: ErrorBodySchema },
@@ -15,14 +15,14 @@ export const putEntry = {
 
 export const getEntry = {
   tags,
-  summary: 'Read a cached value and its remaining lifetime',
+  summary: "Read one of the caller's cached values and its remaining lifetime",
   params,
   response: { 200: CacheEntrySchema, 404: ErrorBodySchema, 400: ErrorBodySchema, 503: ErrorBodySchema },
 };
 
 export const deleteEntry = {
   tags,
-  summary: 'Delete a cached value',
+  summary: "Delete one of the caller's cached values",
   params,
   response: { 204: Type.Null(), 404: ErrorBodySchema, 400: ErrorBodySchema, 503: ErrorBodySchema },
 };

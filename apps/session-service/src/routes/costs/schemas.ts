@@ -1,14 +1,14 @@
 import { ErrorBodySchema, UserIdSchema } from '@techsapo/contracts/common';
-import { CostQuerySchema, CostRecordSchema, CostSummarySchema } from '@techsapo/contracts/costs';
+import { CostQuerySchema, CostRecordSchema, CostSummarySchema, RecordedCostSchema } from '@techsapo/contracts/costs';
 import Type from 'typebox';
 
 const tags = ['costs'];
 
 export const recordCost = {
   tags,
-  summary: "Add one LLM call's usage to a user's daily and monthly totals",
+  summary: "Add one LLM call's usage to a user's daily and monthly totals (the calling user's, when one is forwarded)",
   body: CostRecordSchema,
-  response: { 201: Type.Object({ ...CostRecordSchema.properties, recordedAt: Type.String({ format: 'date-time' }) }), 400: ErrorBodySchema, 503: ErrorBodySchema },
+  response: { 201: RecordedCostSchema, 400: ErrorBodySchema, 403: ErrorBodySchema, 503: ErrorBodySchema },
 };
 
 export const getCosts = {
@@ -16,5 +16,5 @@ export const getCosts = {
   summary: "A user's spend for a UTC day (date=YYYY-MM-DD, default today) or month (month=YYYY-MM)",
   params: Type.Object({ userId: UserIdSchema }),
   querystring: CostQuerySchema,
-  response: { 200: CostSummarySchema, 400: ErrorBodySchema, 503: ErrorBodySchema },
+  response: { 200: CostSummarySchema, 400: ErrorBodySchema, 403: ErrorBodySchema, 503: ErrorBodySchema },
 };

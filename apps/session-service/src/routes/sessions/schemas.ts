@@ -8,16 +8,16 @@ const errors = { 400: ErrorBodySchema, 503: ErrorBodySchema };
 
 export const createSession = {
   tags,
-  summary: 'Create a session (data encrypted at rest)',
+  summary: 'Create a session (data encrypted at rest), owned by the calling user unless no user is forwarded',
   body: CreateSessionBodySchema,
-  response: { 201: SessionSchema, ...errors },
+  response: { 201: SessionSchema, 403: ErrorBodySchema, ...errors },
 };
 
 export const listSessions = {
   tags,
-  summary: "A page of a user's live sessions",
+  summary: "A page of a user's live sessions (the calling user's, when one is forwarded)",
   querystring: ListSessionsQuerySchema,
-  response: { 200: SessionPageSchema, ...errors },
+  response: { 200: SessionPageSchema, 403: ErrorBodySchema, ...errors },
 };
 
 export const getSession = {

@@ -44,7 +44,7 @@ writeFileSync(toml, `[codex]\ncwd = ${JSON.stringify(workspace)}\n[codex.config]
 const gcOnSignal = ['--expose-gc', '--import=data:text/javascript,process.on("SIGURG",()=>globalThis.gc())'];
 const bridge = start('bridge', process.execPath, [...gcOnSignal, ...(process.env.BENCH_BRIDGE_ARGS ?? '').split(' ').filter(Boolean), 'apps/codex-mcp-bridge/dist/main.js'], {
   cwd: root, stdio: ['ignore', logFd, logFd],
-  env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${redisPort}`, CODEX_MCP_BRIDGE_PORT: String(port), CODEX_HOME: dir('home-bridge'), LOG_LEVEL: 'warn', CODEX_MCP_CONFIG: toml },
+  env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${redisPort}`, CODEX_MCP_BRIDGE_PORT: String(port), CODEX_HOME: dir('home-bridge'), LOG_LEVEL: 'warn', CODEX_MCP_CONFIG: toml, INTERNAL_API_TOKEN: '' /* none, whatever .env says */ },
 });
 const url = `http://127.0.0.1:${port}`;
 const status = async () => (await fetch(`${url}/api/v1/mcp/status`)).json();

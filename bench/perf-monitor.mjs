@@ -75,7 +75,7 @@ await new Promise((r) => bare.once('message', r));
 const bareCount = () => new Promise((r) => { bare.once('message', r); bare.send('count'); });
 
 async function startMonitor(intervalMs) {
-  const env = { REDIS_URL: url, PERF_MONITOR_PORT: String(monitorPort), LOG_LEVEL: 'warn', CODEX_MCP_BRIDGE_URL: 'http://127.0.0.1:1', TECHSAPO_MONITORING_PERFORMANCE_LOG: '', TECHSAPO_MONITORING_METRICS_COLLECTION_INTERVAL_MS: String(intervalMs) };
+  const env = { REDIS_URL: url, PERF_MONITOR_PORT: String(monitorPort), LOG_LEVEL: 'warn', CODEX_MCP_BRIDGE_URL: 'http://127.0.0.1:1', TECHSAPO_MONITORING_PERFORMANCE_LOG: '', TECHSAPO_MONITORING_METRICS_COLLECTION_INTERVAL_MS: String(intervalMs), INTERNAL_API_TOKEN: '' /* none, whatever .env says */ };
   const child = start('perf-monitor', 1, process.execPath, ['apps/perf-monitor/dist/main.js'], env);
   for (let i = 0; i < 100; i++) { if (await fetch(`http://127.0.0.1:${monitorPort}/health`).then((r) => r.ok, () => false)) return child; await sleep(100); }
   throw new Error('perf-monitor did not become healthy');

@@ -107,6 +107,7 @@ const service = start('session-service', process.execPath, ['apps/session-servic
   LOG_LEVEL: 'warn',
   SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   NODE_ENV: 'production',
+  INTERNAL_API_TOKEN: '', // none, whatever .env says: the requests below carry no token
 });
 const hello = start('hello-server', process.execPath, ['bench/hello-server.mjs', String(helloPort)]);
 const svc = `http://127.0.0.1:${servicePort}`;

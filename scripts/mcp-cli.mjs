@@ -1,8 +1,17 @@
 // `npm run mcp-performance | mcp-metrics | mcp-alerts | mcp-recommendations | mcp-optimize`: the guide's
-// monitoring commands, reading the perf-monitor at PERF_MONITOR_URL (default http://127.0.0.1:4003).
+// monitoring commands, reading the perf-monitor at PERF_MONITOR_URL (default http://127.0.0.1:4003), with
+// `Authorization: Bearer $INTERNAL_API_TOKEN` when the token is set (in the environment or, as the services
+// read it, in the project's .env; the environment wins, and an empty value means none).
 // stdout carries only the answer (JSON, or the table of mcp-performance), so the guide's jq pipelines work;
-// a monitor that cannot be reached gives one line on stderr and exit status 2. mcp-optimize exits 1 when
-// something is critical.
+// a monitor that cannot be reached or refuses the request gives one line on stderr and exit status 2.
+// mcp-optimize exits 1 when something is critical.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
+
+const dotenvFile = fileURLToPath(new URL('../.env', import.meta.url));
+const env = { ...(existsSync(dotenvFile) ? parseEnv(readFileSync(dotenvFile, 'utf8')) : {}), ...process.env };
+const token = env.INTERNAL_API_TOKEN || undefined;
 const base = (process.env.PERF_MONITOR_URL ?? 'http://127.0.0.1:4003').replace(/\/$/, '');
 const [command, ...args] = process.argv.slice(2);
 const paths = {
@@ -17,13 +26,28 @@ if (!(command in paths)) {
   process.exit(2);
 }
 
-let body;
+let res;
 try {
-  const res = await fetch(`${base}${paths[command]}${command === 'metrics' && args.includes('--all') ? '?all=true' : ''}`, { signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  body = await res.json();
+  const url = `${base}${paths[command]}${command === 'metrics' && args.includes('--all') ? '?all=true' : ''}`;
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
 } catch (error) {
   console.error(`perf-monitor unreachable at ${base} (${error.cause?.code ?? error.message}): start it (npm start) or set PERF_MONITOR_URL`);
+  process.exit(2);
+}
+if (res.status === 401) {
+  const fix = token
+    ? "INTERNAL_API_TOKEN is not the services' token"
+    : 'the services have an INTERNAL_API_TOKEN: set the same one here (environment or .env)';
+  console.error(`perf-monitor at ${base} refused the request (HTTP 401): ${fix}`);
+  process.exit(2);
+}
+let body;
+try {
+  body = await res.json();
+  if (!res.ok) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
+} catch (error) {
+  console.error(`perf-monitor at ${base} failed (HTTP ${res.status}): ${error.message}`);
   process.exit(2);
 }
 
@@ -46,6 +70,7 @@ if (command === 'performance' && !args.includes('--json')) {
     ['cost_per_hour (USD)', fmt(s.cost_per_hour), fmt(h.cost_usd, ' spent')],
     ['month cost / budget (USD)', `${fmt(body.monthCostUsd)} / ${fmt(body.budgetUsd)}`, ''],
     ['alerts firing', String(body.alertsFiring), ''],
+    ['access refused (cross-user)', fmt(s.access_refused), fmt(h.access_refused)],
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();

@@ -1,8 +1,16 @@
 import type { Config } from '@techsapo/config';
+import { keys } from '@techsapo/redis';
 import type { Sample } from './sample.js';
 
 /** What an alert watches. */
-export type AlertMetric = 'response_time' | 'error_rate' | 'cache_hit_rate' | 'queue_size' | 'memory_usage' | 'monthly_cost';
+export type AlertMetric =
+  | 'response_time'
+  | 'error_rate'
+  | 'cache_hit_rate'
+  | 'queue_size'
+  | 'memory_usage'
+  | 'monthly_cost'
+  | 'access_refused';
 
 /** One alert's state, as `GET /api/v1/mcp/alerts` and `npm run mcp-alerts` show it. */
 export interface Alert {
@@ -33,7 +41,11 @@ interface Rule {
 /** Healthy samples needed in a row before a firing alert resolves: one good interval does not end it. */
 export const RESOLVE_AFTER = 2;
 
-/** The guide's thresholds (`[monitoring]`) and the budget, as rules. */
+/**
+ * The guide's thresholds (`[monitoring]`) and the budget, as rules; and any refused attempt to reach another
+ * user's things (nobody should try: an id was guessed, leaked or mixed up), which resolves after
+ * `RESOLVE_AFTER` intervals without one.
+ */
 export function rulesFrom(config: Config): Rule[] {
   const m = config.monitoring;
   const budget = config.budget.monthly_limit_usd;
@@ -44,6 +56,17 @@ export function rulesFrom(config: Config): Rule[] {
     { id: 'queue_size', metric: 'queue_size', read: (s) => s.queue_size, threshold: m.alert_thresholds_queue_size, breached: (v) => v > m.alert_thresholds_queue_size, critical: (v) => v > 2 * m.alert_thresholds_queue_size, describe: (v) => `queue size ${v} > ${m.alert_thresholds_queue_size}` },
     { id: 'memory_usage', metric: 'memory_usage', read: (s) => s.memory_usage, threshold: m.alert_thresholds_memory_usage_mb, breached: (v) => v > m.alert_thresholds_memory_usage_mb, critical: (v) => v > 1.5 * m.alert_thresholds_memory_usage_mb, describe: (v) => `memory ${v} MB > ${m.alert_thresholds_memory_usage_mb} MB` },
     { id: 'monthly_cost', metric: 'monthly_cost', read: (_s, cost) => cost, threshold: config.budget.alert_threshold * budget, breached: (v) => v >= config.budget.alert_threshold * budget, critical: (v) => v >= budget, describe: (v) => `month cost ${v.toFixed(2)} USD >= ${(config.budget.alert_threshold * 100).toFixed(0)}% of the ${budget} USD budget` },
+    {
+      id: 'access_refused',
+      metric: 'access_refused',
+      read: (s) => s.access_refused,
+      threshold: 0,
+      breached: (v) => v > 0,
+      critical: () => false,
+      describe: (v) =>
+        `${v} refused attempt${v === 1 ? '' : 's'} to reach another user's thread, session, cost, cache entry or ` +
+        `approval (who and what: access_refused entries of the audit stream ${keys.audit})`,
+    },
   ];
 }
 

@@ -3,10 +3,10 @@ import type { Config } from '@techsapo/config';
 import type { RedisStore } from '@techsapo/redis';
 import { createService, redisPlugin, type Service } from '@techsapo/service-kit';
 import type { DestinationStream } from 'pino';
+import { BridgeStatus } from './bridge-status.js';
 import { PerfMonitor } from './monitor.js';
 import { WebhookNotifier } from './notifier.js';
 import { performanceRoutes } from './routes/index.js';
-import type { BridgeSnapshot } from './sample.js';
 
 /** Version reported by /health and OpenAPI. */
 export const VERSION = '0.1.0';
@@ -17,18 +17,6 @@ export interface AppDeps {
   logStream?: DestinationStream;
   /** Retries of the alert webhook (tests shorten them). */
   webhook?: { attempts: number; backoffMs: number; timeoutMs: number };
-}
-
-/** The bridge's status, or nulls when it cannot be reached within 2 s. */
-async function bridgeSnapshot(url: string): Promise<BridgeSnapshot> {
-  try {
-    const res = await fetch(`${url}/api/v1/mcp/status`, { signal: AbortSignal.timeout(2000) });
-    if (!res.ok) throw new Error(`status ${res.status}`);
-    const status = (await res.json()) as { activeSessions: number; queueSize: number; memoryMb: { total: number } };
-    return { activeSessions: status.activeSessions, queueSize: status.queueSize, memoryMb: status.memoryMb.total };
-  } catch {
-    return { activeSessions: null, queueSize: null, memoryMb: null };
-  }
 }
 
 /** Builds the perf-monitor and starts sampling. Never listens: `main.ts` does. */
@@ -43,12 +31,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   });
   await app.register(redisPlugin, { config, store: deps.store });
   const logFile = config.monitoring.performance_log;
+  // The bridge's status is read as an internal client: with the token, when there is one.
+  const token = config.env.internal_api_token;
+  const bridge = new BridgeStatus({ url: config.monitoring.bridge_url, token, log: app.log });
   const monitor = new PerfMonitor({
     config,
     store: app.store,
     log: app.log,
     notifier: new WebhookNotifier(config.env.alert_webhook_url, app.log, deps.webhook),
-    snapshot: () => bridgeSnapshot(config.monitoring.bridge_url),
+    snapshot: () => bridge.snapshot(),
     performanceLog: logFile ? resolve(config.source.root, logFile) : null,
   });
   app.decorate('monitor', monitor);
@@ -92,6 +83,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
       collect() {
         this.reset();
         for (const a of monitor.alerts.list()) this.set({ alert: a.id, metric: a.metric, severity: a.severity }, a.state === 'firing' ? 1 : 0);
+      },
+    });
+    new client.Counter({
+      name: 'techsapo_access_refused_total',
+      help:
+        "Attempts to reach another user's thread, session, cost, cache entry or approval, " +
+        'by the service that refused them, since the perf-monitor started',
+      labelNames: ['service', 'resource'],
+      collect() {
+        this.reset();
+        for (const { service, resource, count } of monitor.accessRefusedSinceStart) {
+          this.inc({ service, resource }, count);
+        }
       },
     });
   }

@@ -1,9 +1,15 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Config } from '@techsapo/config';
-import { CHANNELS, type McpRequestCompletedEvent } from '@techsapo/contracts/events';
+import {
+  AccessRefusedEventSchema,
+  CHANNELS,
+  type AccessRefusedEvent,
+  type McpRequestCompletedEvent,
+} from '@techsapo/contracts/events';
 import { keys, type RedisStore } from '@techsapo/redis';
 import type { FastifyBaseLogger } from 'fastify';
+import { Value } from 'typebox/value';
 import { AlertBook, rulesFrom, type Alert } from './alerts.js';
 import type { WebhookNotifier } from './notifier.js';
 import { summarize, type BridgeSnapshot, type Sample } from './sample.js';
@@ -24,14 +30,25 @@ export interface MonitorOptions {
   performanceLog: string | null;
 }
 
+/** Refused access attempts made since the monitor started, by the service that refused them and the kind of thing. */
+export interface AccessRefusedCount {
+  service: string;
+  resource: AccessRefusedEvent['resource'];
+  count: number;
+}
+
 /**
- * Turns the bridge's `mcp.request.completed` events into one sample per interval, keeps them in Redis,
- * and runs the alerts on each. Events come live over pub/sub; at start the capped stream is read from
+ * Turns the bridge's `mcp.request.completed` events and the services' `access.refused` events into one
+ * sample per interval, keeps them in Redis, and runs the alerts on each. Events come live over pub/sub; at
+ * start the capped streams (`techsapo:mcp:requests`, and the audit stream for refused access) are read from
  * the last stored sample on, so a restart loses nothing. Events are de-duplicated by id.
  */
 export class PerfMonitor {
   readonly alerts: AlertBook;
   private window: McpRequestCompletedEvent[] = [];
+  private refusedInWindow = 0;
+  private readonly refusedSinceStart = new Map<string, AccessRefusedCount>();
+  private startedAt = Number.POSITIVE_INFINITY;
   private readonly seen = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => Promise<void>) | undefined;
@@ -55,13 +72,38 @@ export class PerfMonitor {
     return this.window.length;
   }
 
+  /** Refused access attempts received for the interval now running. */
+  get pendingAccessRefused(): number {
+    return this.refusedInWindow;
+  }
+
+  /**
+   * Refused access attempts made since this monitor started (a counter that starts again with the process,
+   * as Prometheus expects; earlier ones are in the stored samples).
+   */
+  get accessRefusedSinceStart(): readonly AccessRefusedCount[] {
+    return [...this.refusedSinceStart.values()];
+  }
+
   async start(): Promise<void> {
     const { store, config } = this.options;
-    this.unsubscribe = await store.subscribe(CHANNELS.mcp, (message) => this.ingest(message));
+    this.startedAt = Date.now();
+    const subscriptions: (() => Promise<void>)[] = [];
+    this.unsubscribe = async () => {
+      for (const end of subscriptions.splice(0)) await end();
+    };
+    subscriptions.push(await store.subscribe(CHANNELS.mcp, (message) => this.ingest(message)));
+    subscriptions.push(await store.subscribe(CHANNELS.security, (message) => this.ingestRefused(message)));
     const latest = (await this.history(0, Date.now())).at(-1);
     this.last = latest;
     // Stream ids start with the time they were added: everything after the last sample is new to us.
-    for (const entry of await store.xRange(keys.mcpRequests, latest ? `${latest.timestamp + 1}` : '-', '+')) if (entry.fields.event) this.ingest(entry.fields.event);
+    const after = latest ? `${latest.timestamp + 1}` : '-';
+    for (const entry of await store.xRange(keys.mcpRequests, after, '+')) {
+      if (entry.fields.event) this.ingest(entry.fields.event);
+    }
+    for (const entry of await store.xRange(keys.audit, after, '+')) {
+      if (entry.fields.type === 'access_refused' && entry.fields.detail) this.ingestRefused(entry.fields.detail);
+    }
     this.monthCost = Number((await store.hGetAll(keys.perfMonthCost(month(Date.now())))).nano_usd ?? 0) / NANO;
     this.alerts.restore((await store.getJson<Alert[]>(keys.perfAlerts)) ?? []);
     this.timer = setInterval(() => void this.tick().catch((error: unknown) => this.options.log.error({ err: error }, 'sampling failed')), config.monitoring.metrics_collection_interval_ms);
@@ -76,15 +118,19 @@ export class PerfMonitor {
   /** Samples between two times (ms), oldest first. */
   async history(from: number, to: number): Promise<Sample[]> {
     const members = await this.options.store.zRangeByScore(keys.perfSamples, from, to);
-    return members.map((m) => JSON.parse(m.value) as Sample);
+    // Samples stored before refused access was counted have no access_refused: unknown, not zero.
+    return members.map((m) => ({ access_refused: null, ...(JSON.parse(m.value) as Omit<Sample, 'access_refused'>) }));
   }
 
   /** Closes the current interval: one sample, stored; alerts evaluated and announced. */
   async tick(now = Date.now()): Promise<Sample> {
     const { config, store } = this.options;
     const events = this.window;
+    const refused = this.refusedInWindow;
     this.window = [];
-    const sample = summarize(events, await this.options.snapshot(), now, config.monitoring.metrics_collection_interval_ms);
+    this.refusedInWindow = 0;
+    const interval = config.monitoring.metrics_collection_interval_ms;
+    const sample = summarize(events, refused, await this.options.snapshot(), now, interval);
     const cost = events.reduce((sum, e) => sum + e.costUsd, 0);
     const costKey = keys.perfMonthCost(month(now));
     // The sample and its cost land together, so a restart never counts an interval's cost twice.
@@ -110,10 +156,33 @@ export class PerfMonitor {
     } catch {
       return;
     }
-    if (event.type !== 'mcp.request.completed' || this.seen.has(event.id)) return;
-    this.seen.add(event.id);
-    if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value!);
+    if (event.type !== 'mcp.request.completed' || !this.firstSighting(event.id)) return;
     this.window.push(event);
+  }
+
+  private ingestRefused(message: string): void {
+    let event: unknown;
+    try {
+      event = JSON.parse(message);
+    } catch {
+      return;
+    }
+    // Checked against the contract: its service and resource become Prometheus labels.
+    if (!Value.Check(AccessRefusedEventSchema, event) || !this.firstSighting(event.id)) return;
+    this.refusedInWindow++;
+    if (Date.parse(event.at) < this.startedAt) return;
+    const key = `${event.service}\n${event.resource}`;
+    const counted = this.refusedSinceStart.get(key) ?? { service: event.service, resource: event.resource, count: 0 };
+    counted.count++;
+    this.refusedSinceStart.set(key, counted);
+  }
+
+  /** False when an event with this id was already taken (it came both live and from a stream). */
+  private firstSighting(id: string): boolean {
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value!);
+    return true;
   }
 
   private async announce(alert: Alert): Promise<void> {

@@ -26,6 +26,11 @@ export interface Sample {
   cost_per_hour: number;
   queue_size: number | null;
   requests: number;
+  /**
+   * Attempts to reach another user's thread, session, cost, cache entry or approval that the services
+   * refused in the interval (null in samples recorded before the monitor counted them).
+   */
+  access_refused: number | null;
 }
 
 /** What the bridge's status said at the end of an interval; null fields when it could not be reached. */
@@ -44,8 +49,14 @@ export function percentile(sorted: readonly number[], p: number): number | null 
 
 const round = (value: number, digits = 3): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
-/** Folds one interval's events and the bridge snapshot into a sample. */
-export function summarize(events: readonly McpRequestCompletedEvent[], snapshot: BridgeSnapshot, end: number, intervalMs: number): Sample {
+/** Folds one interval's events, the refused access attempts and the bridge snapshot into a sample. */
+export function summarize(
+  events: readonly McpRequestCompletedEvent[],
+  accessRefused: number,
+  snapshot: BridgeSnapshot,
+  end: number,
+  intervalMs: number,
+): Sample {
   const durations = events.map((e) => e.durationMs).sort((a, b) => a - b);
   const codexCalls = events.filter((e) => e.tool === 'codex');
   const cost = events.reduce((sum, e) => sum + e.costUsd, 0);
@@ -64,5 +75,6 @@ export function summarize(events: readonly McpRequestCompletedEvent[], snapshot:
     cost_per_hour: round((cost * 3_600_000) / intervalMs, 6),
     queue_size: snapshot.queueSize,
     requests: events.length,
+    access_refused: accessRefused,
   };
 }

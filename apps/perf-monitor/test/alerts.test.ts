@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AlertBook, RESOLVE_AFTER, rulesFrom } from '../src/alerts.js';
 import type { Sample } from '../src/sample.js';
 
-const config = loadConfig({ env: {} });
+const config = loadConfig({ env: {}, dotenv: false });
 let clock = 0;
 const sample = (over: Partial<Sample> = {}): Sample => ({
   timestamp: (clock += 30_000),
@@ -19,6 +19,7 @@ const sample = (over: Partial<Sample> = {}): Sample => ({
   cost_per_hour: 0,
   queue_size: 0,
   requests: 10,
+  access_refused: 0,
   ...over,
 });
 
@@ -75,5 +76,22 @@ describe('AlertBook', () => {
     book.evaluate(sample({ error_rate: 0.5 }), 0);
     for (let i = 0; i < 5; i++) book.evaluate(sample({ requests: 0, error_rate: null, response_time_p95: null, cache_hit_rate: null }), 0);
     expect(book.firing().map((a) => a.metric)).toEqual(['error_rate']);
+  });
+});
+
+describe('the access_refused alert', () => {
+  it('fires on any refused cross-user attempt, with or without traffic, and resolves after quiet intervals', () => {
+    const book = new AlertBook(rulesFrom(config));
+    const idle = { requests: 0, error_rate: null, response_time_p95: null, cache_hit_rate: null };
+    const message = expect.stringMatching(/^1 refused attempt to reach another user's thread, .*techsapo:audit/);
+    expect(book.evaluate(sample({ ...idle, access_refused: 1 }), 0)).toMatchObject([
+      { metric: 'access_refused', severity: 'warning', state: 'firing', value: 1, threshold: 0, message },
+    ]);
+    expect(book.evaluate(sample({ access_refused: 40 }), 0)).toEqual([]); // still the same warning
+    expect(book.evaluate(sample({ ...idle, access_refused: 0 }), 0)).toEqual([]);
+    const resolved = book.evaluate(sample({ ...idle, access_refused: 0 }), 0);
+    expect(resolved).toMatchObject([{ metric: 'access_refused', state: 'resolved' }]);
+    // A sample stored before attempts were counted says nothing either way.
+    expect(book.evaluate(sample({ access_refused: null }), 0)).toEqual([]);
   });
 });

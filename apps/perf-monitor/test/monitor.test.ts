@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { loadConfig } from '@techsapo/config';
-import type { Service } from '@techsapo/service-kit';
+import { internalHeaders, type Service } from '@techsapo/service-kit';
 import { freePort, type FakeResponsesServer } from '@techsapo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
@@ -47,7 +47,10 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
         // Sampling is driven by the test (tick()), not by the clock.
         TECHSAPO_MONITORING_METRICS_COLLECTION_INTERVAL_MS: '600000',
         TECHSAPO_MONITORING_PERFORMANCE_LOG: join(stack.dir, 'logs', 'performance.log'),
+        // The bridge wants the token: its status (sessions, queue, memory) is read with it.
+        INTERNAL_API_TOKEN: stack.token,
       },
+      dotenv: false,
     });
 
   beforeAll(async () => {
@@ -61,6 +64,8 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
   });
 
   let app: Service;
+  /** A request to a monitor, which wants the token like every internal service. */
+  const get = (monitor: Service, url: string) => monitor.inject({ url, headers: internalHeaders(stack.token) });
 
   it('samples traffic with errors, cache hits and a slow turn, and raises the alerts', async () => {
     app = await buildApp(monitorConfig(), { webhook: { attempts: 3, backoffMs: 50, timeoutMs: 2000 } });
@@ -77,13 +82,13 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
     // Events reach Redis just after each call returns.
     await expect.poll(() => app.monitor.pendingEvents, { timeout: 5000 }).toBe(5);
     await app.monitor.tick();
-    const [sample] = (await app.inject('/api/v1/mcp/metrics/history')).json();
+    const [sample] = (await get(app, '/api/v1/mcp/metrics/history')).json();
     expect(sample).toMatchObject({ requests: 5, cache_hit_rate: 0.2, error_rate: 0.2, active_sessions: 0, queue_size: 0 });
     expect(sample.response_time_p99).toBeGreaterThan(5000);
     expect(sample.memory_usage).toBeGreaterThan(50);
     expect(sample.cost_per_hour).toBeGreaterThan(0);
 
-    const alerts = (await app.inject('/api/v1/mcp/alerts')).json();
+    const alerts = (await get(app, '/api/v1/mcp/alerts')).json();
     expect(alerts.map((a: { metric: string }) => a.metric).sort()).toEqual(['cache_hit_rate', 'error_rate', 'response_time']);
     await expect.poll(() => hook.received.length, { timeout: 5000 }).toBe(3);
     expect(hook.attempts()).toBe(4); // the first delivery failed and was retried
@@ -92,7 +97,7 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
     // An interval without traffic is recorded as such and leaves the alerts as they are.
     const idle = await app.monitor.tick();
     expect(idle).toMatchObject({ requests: 0, response_time: null, error_rate: null });
-    expect((await app.inject('/api/v1/mcp/alerts')).json().filter((a: { state: string }) => a.state === 'firing')).toHaveLength(3);
+    expect((await get(app, '/api/v1/mcp/alerts')).json().filter((a: { state: string }) => a.state === 'firing')).toHaveLength(3);
     expect(hook.received).toHaveLength(3);
 
     const log = readFileSync(join(stack.dir, 'logs', 'performance.log'), 'utf8');
@@ -103,10 +108,12 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
   it("answers the guide's commands and jq pipelines", async () => {
     const port = await freePort();
     await app.listen({ host: '127.0.0.1', port });
-    // Asynchronous: the monitor answering these commands runs in this very process.
-    const sh = (cmd: string, url = `http://127.0.0.1:${port}`) =>
+    // Asynchronous: the monitor answering these commands runs in this very process. The token is stated
+    // (empty: none), so that a developer's .env cannot lend the commands one.
+    const sh = (cmd: string, url = `http://127.0.0.1:${port}`, token = stack.token) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn('bash', ['-c', cmd], { cwd: root, env: { ...process.env, PERF_MONITOR_URL: url } });
+        const env = { ...process.env, PERF_MONITOR_URL: url, INTERNAL_API_TOKEN: token };
+        const child = spawn('bash', ['-c', cmd], { cwd: root, env });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (c) => (stdout += c));
@@ -130,6 +137,14 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
     expect(down.status).toBe(2);
     expect(down.stdout).toBe('');
     expect(down.stderr.trim().split('\n')).toHaveLength(1);
+    // Without the token (or with another one) the monitor answers 401, and the command says so.
+    for (const token of ['', `${stack.token}-other`]) {
+      const refused = await sh('npm run mcp-alerts', undefined, token);
+      expect(refused.status).toBe(2);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr.trim().split('\n'), refused.stderr).toHaveLength(1);
+      expect(refused.stderr).toMatch(/refused the request \(HTTP 401\).*INTERNAL_API_TOKEN/);
+    }
     await app.close();
   });
 
@@ -140,7 +155,7 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
     const again = await buildApp(monitorConfig());
     const sample = await again.monitor.tick();
     expect(sample.requests).toBe(3);
-    const metrics = await (await again.inject('/metrics')).body;
+    const metrics = (await get(again, '/metrics')).body;
     expect(metrics).toMatch(/^techsapo_perf_requests 3$/m);
     // Alerts firing before the restart are still firing, and were not announced again.
     expect(metrics).toMatch(/^techsapo_perf_alert_firing\{alert="error_rate",metric="error_rate",severity="critical"\} 1$/m);

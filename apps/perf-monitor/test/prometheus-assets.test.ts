@@ -2,7 +2,7 @@
 // checker): both scrape configs, the rules and their unit tests, and the Grafana dashboard's queries.
 // Needs `promtool` on PATH (Debian/Ubuntu: `apt-get install prometheus`), or PROMTOOL_BIN.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 const repoPath = (path: string): string => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 const PROMETHEUS_CONFIG = repoPath('docker/prometheus/prometheus.yml');
 const PROMETHEUS_COMPOSE_CONFIG = repoPath('docker/prometheus/prometheus.compose.yml');
+const RULES_DIR = repoPath('docker/prometheus/rules');
 const RULES = repoPath('docker/prometheus/rules/techsapo.yml');
+const COMPOSE = repoPath('docker/compose.yaml');
 const RULE_TESTS = repoPath('docker/prometheus/tests/techsapo.test.yml');
 const DASHBOARD = repoPath('docker/grafana/dashboards/techsapo-mcp.json');
 const DATASOURCE_UID = 'techsapo-prometheus';
@@ -41,11 +43,50 @@ function expectPromtoolOk(args: string[], context = ''): string {
 const work = mkdtempSync(join(tmpdir(), 'techsapo-prometheus-assets-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/**
+ * A copy of a scrape config beside a copy of the rules, its token file replaced by one that exists: promtool
+ * checks that the file is there, and the shipped ones are written only where Prometheus runs.
+ */
+function withTokenFile(config: string): string {
+  const dir = mkdtempSync(join(work, 'config-'));
+  cpSync(RULES_DIR, join(dir, 'rules'), { recursive: true });
+  writeFileSync(join(dir, 'token'), 'a-token-for-promtool-0123456789\n');
+  const file = join(dir, 'prometheus.yml');
+  const text = readFileSync(config, 'utf8').replace(/credentials_file: \S+/g, `credentials_file: ${join(dir, 'token')}`);
+  writeFileSync(file, text);
+  return file;
+}
+
 describe('Prometheus configuration and rules', () => {
   it('promtool accepts both scrape configs (localhost and compose service names) and the rule files they load', () => {
     for (const config of [PROMETHEUS_CONFIG, PROMETHEUS_COMPOSE_CONFIG]) {
-      const output = expectPromtoolOk(['check', 'config', config]);
+      expectPromtoolOk(['check', 'config', '--syntax-only', config]);
+      const output = expectPromtoolOk(['check', 'config', withTokenFile(config)]);
       expect(output).toMatch(/SUCCESS: 1 rule files found/);
+    }
+  });
+
+  it('scrapes every service with the internal token: a file beside prometheus.yml, a compose secret', () => {
+    const jobs = (text: string) => text.split(/\n(?=  - job_name: )/).slice(1);
+    const auth = (path: string) =>
+      ['    authorization:', '      type: Bearer', `      credentials_file: ${path}`].join('\n');
+    const local = jobs(readFileSync(PROMETHEUS_CONFIG, 'utf8'));
+    const compose = jobs(readFileSync(PROMETHEUS_COMPOSE_CONFIG, 'utf8'));
+    expect(local).toHaveLength(4);
+    for (const job of local) expect(job).toContain(auth('internal_api_token'));
+    for (const job of compose) expect(job).toContain(auth('/run/secrets/internal_api_token'));
+    expect(readFileSync(repoPath('docker/prometheus/.gitignore'), 'utf8').split('\n')).toContain('internal_api_token');
+
+    // Compose: the secret comes from INTERNAL_API_TOKEN and is given to Prometheus; every TechSapo service gets
+    // the variable, which Compose requires (production services on 0.0.0.0 refuse to start without it).
+    const file = readFileSync(COMPOSE, 'utf8');
+    expect(file).toMatch(/^secrets:\n {2}internal_api_token:\n {4}environment: INTERNAL_API_TOKEN$/m);
+    const service = (name: string) => new RegExp(`^ {2}${name}:\\n((?: {4}.*\\n|\\s*\\n)+)`, 'm').exec(file)?.[1] ?? '';
+    expect(service('prometheus')).toMatch(/^ {4}secrets:\n {6}- internal_api_token\b/m);
+    const environment = /^x-techsapo-environment: &techsapo-environment\n((?: {2}.*\n)+)/m.exec(file)?.[1] ?? '';
+    expect(environment).toMatch(/^ {2}INTERNAL_API_TOKEN: \$\{INTERNAL_API_TOKEN:\?[^}]+\}$/m);
+    for (const name of ['session-service', 'codex-mcp-bridge', 'perf-monitor']) {
+      expect(service(name), name).toMatch(/^ {4}environment:\n {6}<<: \*techsapo-environment$/m);
     }
   });
 
@@ -126,6 +167,7 @@ function syntheticSeries(): { series: string; values: string }[] {
     add(`techsapo_perf_${gauge}{${PERF}}`, '1+0x90');
   }
   add(`techsapo_perf_alert_firing{${PERF},alert="queue_size",metric="queue_size",severity="warning"}`, '0+0x90');
+  add(`techsapo_access_refused_total{${PERF},service="codex-mcp-bridge",resource="thread"}`, '1+1x90');
   return series;
 }
 

@@ -2,7 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '@techsapo/config';
-import type { Service } from '@techsapo/service-kit';
+import { createNodeRedisStore } from '@techsapo/redis';
+import { internalHeaders, reportAccessRefused, type Service } from '@techsapo/service-kit';
 import { freePort } from '@techsapo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
@@ -19,8 +20,9 @@ const panels = (list: Panel[]): Panel[] => list.flatMap((p) => [p, ...panels(p.p
 const queries = panels(dashboard.panels).flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
 
 /**
- * A real Prometheus (the Debian package) scraping the running bridge and perf-monitor every second, with
- * the shipped rules (their `for:` shortened so the test need not wait minutes).
+ * A real Prometheus (the Debian package) scraping the running bridge and perf-monitor every second with their
+ * internal token (from a file, as docker/prometheus configures it), with the shipped rules (their `for:`
+ * shortened so the test need not wait minutes).
  */
 describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }, () => {
   let stack: BridgeStack;
@@ -40,7 +42,17 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
     stack = await startBridgeStack();
     monitorPort = await freePort();
     monitor = await buildApp(
-      loadConfig({ env: { REDIS_URL: stack.redis.url, LOG_LEVEL: 'silent', CODEX_MCP_BRIDGE_URL: stack.bridgeUrl, TECHSAPO_MONITORING_METRICS_COLLECTION_INTERVAL_MS: '600000', TECHSAPO_MONITORING_PERFORMANCE_LOG: '' } }),
+      loadConfig({
+        env: {
+          REDIS_URL: stack.redis.url,
+          LOG_LEVEL: 'silent',
+          CODEX_MCP_BRIDGE_URL: stack.bridgeUrl,
+          TECHSAPO_MONITORING_METRICS_COLLECTION_INTERVAL_MS: '600000',
+          TECHSAPO_MONITORING_PERFORMANCE_LOG: '',
+          INTERNAL_API_TOKEN: stack.token,
+        },
+        dotenv: false,
+      }),
     );
     await monitor.listen({ host: '127.0.0.1', port: monitorPort });
 
@@ -50,15 +62,17 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
     writeFileSync(join(dir, 'rules', 'techsapo.yml'), rules);
     const target = (url: string) => new URL(url).host;
     const gatewayPort = await freePort(); // no gateway yet: its job must show up == 0
+    writeFileSync(join(dir, 'internal_api_token'), `${stack.token}\n`);
+    const auth = 'authorization: { type: Bearer, credentials_file: internal_api_token }';
     writeFileSync(
       join(dir, 'prometheus.yml'),
       [
         'global: { scrape_interval: 1s, evaluation_interval: 1s }',
         'rule_files: [rules/*.yml]',
         'scrape_configs:',
-        `  - { job_name: techsapo-mcp, metrics_path: /metrics, static_configs: [{ targets: ["127.0.0.1:${gatewayPort}"] }] }`,
-        `  - { job_name: codex-mcp-bridge, static_configs: [{ targets: ["${target(stack.bridgeUrl)}"] }] }`,
-        `  - { job_name: perf-monitor, static_configs: [{ targets: ["127.0.0.1:${monitorPort}"] }] }`,
+        `  - { job_name: techsapo-mcp, metrics_path: /metrics, ${auth}, static_configs: [{ targets: ["127.0.0.1:${gatewayPort}"] }] }`,
+        `  - { job_name: codex-mcp-bridge, ${auth}, static_configs: [{ targets: ["${target(stack.bridgeUrl)}"] }] }`,
+        `  - { job_name: perf-monitor, ${auth}, static_configs: [{ targets: ["127.0.0.1:${monitorPort}"] }] }`,
       ].join('\n'),
     );
     const promPort = await freePort();
@@ -77,7 +91,7 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
     await stack?.close();
   });
 
-  it('answers every dashboard query with data, and fires the response-time alert on induced slowness', async () => {
+  it('answers every dashboard query with data, and fires the alerts on induced slowness and a refused access', async () => {
     const { client, fake } = stack;
     const call = (prompt: string, sandbox = 'workspace-write') => client.callTool({ name: 'codex', arguments: { prompt, sandbox } });
     fake.script({ type: 'message', text: 'ok', usage: { input_tokens: 1000, output_tokens: 100 } });
@@ -89,7 +103,12 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
     // Induced slowness: turns slower than the 5 s threshold.
     fake.script({ type: 'message', text: 'slow', delayMs: 5500 });
     await Promise.all([call('slow 1'), call('slow 2')]);
+    // A refused cross-user attempt, as the bridge reports one.
+    const services = createNodeRedisStore({ url: stack.redis.url });
+    await reportAccessRefused(services, { service: 'codex-mcp-bridge', userId: 'mallory', resource: 'thread', resourceId: 'a-1' });
+    await services.close();
     await expect.poll(() => monitor.monitor.pendingEvents, { timeout: 10_000 }).toBe(6);
+    await expect.poll(() => monitor.monitor.pendingAccessRefused, { timeout: 5000 }).toBe(1);
     await monitor.monitor.tick();
 
     // Two scrapes after the traffic give every rate() two points.
@@ -99,7 +118,8 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
 
     // Every service's exposition passes promtool's lint (names, help, types, suffixes).
     for (const url of [stack.bridgeUrl, `http://127.0.0.1:${monitorPort}`]) {
-      const body = await (await fetch(`${url}/metrics`)).text();
+      expect((await fetch(`${url}/metrics`)).status, `${url}/metrics without the token`).toBe(401);
+      const body = await (await fetch(`${url}/metrics`, { headers: internalHeaders(stack.token) })).text();
       const check = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
       expect(check.stdout + check.stderr, url).toBe('');
       expect(check.status).toBe(0);
@@ -114,6 +134,6 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
         timeout: 30_000,
         interval: 500,
       })
-      .toContain('TechSapoMcpResponseTimeHigh');
+      .toEqual(expect.arrayContaining(['TechSapoMcpResponseTimeHigh', 'TechSapoAccessRefused']));
   });
 });

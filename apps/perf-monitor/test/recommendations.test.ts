@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { recommend } from '../src/recommendations.js';
 import type { Sample } from '../src/sample.js';
 
-const config = loadConfig({ env: {} });
+const config = loadConfig({ env: {}, dotenv: false });
 const sample = (over: Partial<Sample> = {}): Sample => ({
   timestamp: 0, interval_ms: 30_000, response_time: 800, response_time_p50: 700, response_time_p95: 1200, response_time_p99: 1500,
-  cache_hit_rate: 0.8, active_sessions: 8, error_rate: 0, memory_usage: 300, cost_per_hour: 0.05, queue_size: 0, requests: 20, ...over,
+  cache_hit_rate: 0.8, active_sessions: 8, error_rate: 0, memory_usage: 300, cost_per_hour: 0.05, queue_size: 0, requests: 20, access_refused: 0, ...over,
 });
 const now = Date.UTC(2026, 10, 16); // 15 days left in November
 const byKey = (recs: ReturnType<typeof recommend>) => Object.fromEntries(recs.map((r) => [r.key || r.id, r]));

@@ -38,7 +38,7 @@ describe('summarize', () => {
       event({ durationMs: 2000, error: 'TIMEOUT' }),
       event({ durationMs: 600, tool: 'codex-reply', costUsd: 0.5 }),
     ];
-    const sample = summarize(events, snapshot, 1_000_000, 30_000);
+    const sample = summarize(events, 2, snapshot, 1_000_000, 30_000);
     expect(sample).toEqual({
       timestamp: 1_000_000,
       interval_ms: 30_000,
@@ -53,11 +53,12 @@ describe('summarize', () => {
       cost_per_hour: 60,
       queue_size: 1,
       requests: 4,
+      access_refused: 2,
     });
   });
 
   it('records an interval without traffic as such, not as zero latency', () => {
-    const sample = summarize([], { activeSessions: null, queueSize: null, memoryMb: null }, 5, 30_000);
-    expect(sample).toMatchObject({ requests: 0, response_time: null, response_time_p95: null, cache_hit_rate: null, error_rate: null, cost_per_hour: 0, memory_usage: null });
+    const sample = summarize([], 0, { activeSessions: null, queueSize: null, memoryMb: null }, 5, 30_000);
+    expect(sample).toMatchObject({ requests: 0, response_time: null, response_time_p95: null, cache_hit_rate: null, error_rate: null, cost_per_hour: 0, memory_usage: null, access_refused: 0 });
   });
 });

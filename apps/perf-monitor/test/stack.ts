@@ -1,20 +1,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { internalHeaders } from '@techsapo/service-kit';
 import { freePort, startFakeResponses, startRedisServer, type FakeResponsesServer, type TestRedis } from '@techsapo/testing';
 
 /** The repository root. */
 export const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** The internal token of the stack's bridge (every route but /health and /ping needs it). */
+export const STACK_TOKEN = 'perf-monitor-stack-token-0123456789';
 
 /** Redis, the fake model and the real codex-mcp-bridge (its own process, real Codex), with an MCP client. */
 export interface BridgeStack {
   redis: TestRedis;
   fake: FakeResponsesServer;
   bridgeUrl: string;
+  /** `INTERNAL_API_TOKEN` of the bridge. */
+  token: string;
   client: Client;
   dir: string;
   close(): Promise<void>;
@@ -28,7 +35,11 @@ async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
   }
 }
 
-/** Starts the stack the perf-monitor watches (the bridge runs from its sources with tsx). */
+/**
+ * Starts the stack the perf-monitor watches (the bridge runs from its sources with tsx), the bridge guarded by
+ * `STACK_TOKEN` as in production. Its whole configuration is stated here: it runs in a temporary folder, so
+ * the developer's `.env` is not read.
+ */
 export async function startBridgeStack(): Promise<BridgeStack> {
   const [redis, fake] = await Promise.all([startRedisServer(), startFakeResponses()]);
   const dir = mkdtempSync(join(tmpdir(), 'techsapo-perf-'));
@@ -42,18 +53,30 @@ export async function startBridgeStack(): Promise<BridgeStack> {
   );
   const port = await freePort();
   const bridgeUrl = `http://127.0.0.1:${port}`;
-  const bridge = spawn(process.execPath, ['--conditions=@techsapo/source', '--import', 'tsx', 'apps/codex-mcp-bridge/src/main.ts'], {
-    cwd: root,
-    env: { PATH: process.env.PATH, REDIS_URL: redis.url, CODEX_MCP_BRIDGE_PORT: String(port), CODEX_HOME: join(dir, 'codex-home'), CODEX_MCP_CONFIG: join(dir, 'bridge.toml'), LOG_LEVEL: 'warn' },
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const main = join(root, 'apps/codex-mcp-bridge/src/main.ts');
+  const bridge = spawn(process.execPath, ['--conditions=@techsapo/source', '--import', tsx, main], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH,
+      REDIS_URL: redis.url,
+      CODEX_MCP_BRIDGE_PORT: String(port),
+      CODEX_HOME: join(dir, 'codex-home'),
+      CODEX_MCP_CONFIG: join(dir, 'bridge.toml'),
+      LOG_LEVEL: 'warn',
+      INTERNAL_API_TOKEN: STACK_TOKEN,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitHealthy(bridgeUrl, bridge);
   const client = new Client({ name: 'perf-test', version: '1' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${bridgeUrl}/mcp`)));
+  const requestInit = { headers: internalHeaders(STACK_TOKEN) };
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${bridgeUrl}/mcp`), { requestInit }));
   return {
     redis,
     fake,
     bridgeUrl,
+    token: STACK_TOKEN,
     client,
     dir,
     async close() {

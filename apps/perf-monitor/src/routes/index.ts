@@ -24,7 +24,8 @@ export const performanceRoutes: FastifyPluginAsyncTypebox<{ monitor: PerfMonitor
 
   app.get('/performance', { schema: schemas.performance }, async () => {
     const now = Date.now();
-    const hour = (await monitor.history(now - 3_600_000, now)).filter((s) => s.requests > 0);
+    const all = await monitor.history(now - 3_600_000, now);
+    const hour = all.filter((s) => s.requests > 0);
     return {
       latest: monitor.latest ?? null,
       lastHour: {
@@ -35,6 +36,8 @@ export const performanceRoutes: FastifyPluginAsyncTypebox<{ monitor: PerfMonitor
         cache_hit_rate: avg(hour, (s) => s.cache_hit_rate),
         error_rate: avg(hour, (s) => s.error_rate),
         cost_usd: Math.round(hour.reduce((sum, s) => sum + (s.cost_per_hour * s.interval_ms) / 3_600_000, 0) * 1e6) / 1e6,
+        // Refused access is no traffic: intervals without requests count too.
+        access_refused: all.reduce((sum, s) => sum + (s.access_refused ?? 0), 0),
       },
       alertsFiring: monitor.alerts.firing().length,
       monthCostUsd: monitor.monthCostUsd,

@@ -18,6 +18,7 @@ export const SampleSchema = Type.Object({
   cost_per_hour: Type.Number(),
   queue_size: num,
   requests: Type.Number(),
+  access_refused: num,
 });
 
 export const AlertSchema = Type.Object({
@@ -47,7 +48,17 @@ export const performance = {
   response: {
     200: Type.Object({
       latest: Type.Union([SampleSchema, Type.Null()]),
-      lastHour: Type.Object({ samples: Type.Number(), requests: Type.Number(), response_time: num, response_time_p95: num, cache_hit_rate: num, error_rate: num, cost_usd: Type.Number() }),
+      lastHour: Type.Object({
+        samples: Type.Number(),
+        requests: Type.Number(),
+        response_time: num,
+        response_time_p95: num,
+        cache_hit_rate: num,
+        error_rate: num,
+        cost_usd: Type.Number(),
+        /** Refused cross-user attempts in the hour, intervals without traffic included. */
+        access_refused: Type.Number(),
+      }),
       alertsFiring: Type.Number(),
       monthCostUsd: Type.Number(),
       budgetUsd: Type.Number(),

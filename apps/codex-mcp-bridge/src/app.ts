@@ -4,19 +4,21 @@ import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Config } from '@techsapo/config';
 import type { RedisStore } from '@techsapo/redis';
-import { createService, redisPlugin, type Service } from '@techsapo/service-kit';
+import { createService, redisPlugin, userFromHeaders, type Service } from '@techsapo/service-kit';
 import type { DestinationStream } from 'pino';
 import { ApprovalCenter } from './bridge/approvals.js';
 import { CodexBridge } from './bridge/bridge.js';
-import { threadSettings } from './bridge/settings.js';
+import { threadSettings, workspacesOf, type Workspaces } from './bridge/settings.js';
 import { redisThreadDirectory } from './bridge/thread-directory.js';
 import { configArgs, resolveCodexBinary } from './codex/binary.js';
+import { codexEnvironment, codexEnvironmentSecrets, withCommandEnvironment } from './codex/environment.js';
 import { CodexPool } from './codex/pool.js';
 import { createMcpServer } from './mcp/server.js';
 import { McpSessions } from './mcp/sessions.js';
 import { registerBridgeMetrics } from './metrics.js';
 import { opsRoutes } from './routes/ops/index.js';
 import { mcpRoutes } from './routes/mcp/index.js';
+import { configuredSecrets, createSecretMasker } from './security/secrets.js';
 
 /** Version reported by /health, OpenAPI and MCP. */
 export const VERSION = '0.1.0';
@@ -45,11 +47,21 @@ function codexVersion(bin: string): string {
 
 /** Builds the bridge and starts its Codex processes. Never listens: `main.ts` does. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Service> {
+  let workspaces: Workspaces;
+  try {
+    workspaces = workspacesOf(config, process.cwd());
+  } catch (error) {
+    throw new StartupError(`[codex] cwd or workspace_roots names no directory: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const bin = config.env.codex_bin ?? resolveCodexBinary();
   const version = codexVersion(bin);
   // CODEX_HOME wins; else the directory of [codex] auth_file (default ~/.codex/auth.json), as Codex itself would.
   const codexHome = config.env.codex_home ?? dirname(resolve(config.codex.auth_file.replace(/^~(?=$|\/)/, homedir())));
   mkdirSync(codexHome, { recursive: true });
+  // Codex runs what its model asks: it gets an allowlisted environment, never the services' secrets (README, Security).
+  const codexEnv = codexEnvironment(process.env, { codexHome, codexConfig: config.codex.config });
+  const secrets = [...configuredSecrets(config), ...codexEnvironmentSecrets(codexEnv, config.codex.config)];
+  const mask = createSecretMasker(secrets, { patterns: config.security.sensitive_data_detection });
   const startedAt = Date.now();
   let stopping = false;
 
@@ -73,8 +85,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   const pool: CodexPool = new CodexPool({
     size: config.performance.max_processes,
     bin,
-    args: configArgs(config.codex.config),
-    env: { ...process.env, CODEX_HOME: codexHome },
+    args: configArgs(withCommandEnvironment(config.codex.config, codexEnv)),
+    env: codexEnv,
     requestTimeoutMs: config.performance.initial_response_timeout,
     onServerRequest: (method, params) => approvals.handle(method, params),
     directory: redisThreadDirectory(app.store, THREAD_RETENTION_MS),
@@ -90,28 +102,28 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     allowedOrigins: [...config.mcp.allowed_origins],
   });
   const observe = registerBridgeMetrics(app, { bridge: () => bridge, pool, sessions });
-  const bridge = new CodexBridge(config, pool, app.store, app.log, observe);
+  const bridge = new CodexBridge(config, pool, app.store, app.log, observe, mask);
   approvals = new ApprovalCenter({
     policy: config.security.approval_workflows,
     riskAssessment: config.security.risk_assessment,
     isCi: config.env.ci,
     timeoutMs: config.mcp.approval_timeout_ms,
     workspaceOf: (threadId) => pool.cwdOf(threadId),
+    codexHome,
+    mask,
     onDecision: (record) => bridge.audit('approval', { ...record }),
     log: app.log,
   });
   pool.on('notification', (method, params) => approvals.observe(method, params));
   pool.on('restart', (index, reason) => bridge.audit('restart', { process: index, reason }));
 
-  const defaultCwd = config.codex.cwd ?? process.cwd();
-  const userOf = (headers: Record<string, string | string[] | undefined> | undefined): string => {
-    const user = headers?.['x-techsapo-user'];
-    return typeof user === 'string' && /^[A-Za-z0-9._@+-]{1,128}$/.test(user) ? user : 'anonymous';
-  };
+  // The forwarded user is believed only behind the internal token (checked for every /mcp request).
+  const trustUserHeader = config.env.internal_api_token !== undefined;
+  const userOf = (headers: Record<string, string | string[] | undefined> | undefined): string => userFromHeaders(headers, trustUserHeader);
   const mcpServer = () =>
     createMcpServer(
       {
-        codex: (args, ctx) => bridge.codex(threadSettings(config, args, defaultCwd), args.prompt, ctx),
+        codex: (args, ctx) => bridge.codex(threadSettings(config, args, workspaces), args.prompt, ctx),
         reply: (threadId, prompt, ctx) => bridge.reply(threadId, prompt, ctx),
       },
       VERSION,

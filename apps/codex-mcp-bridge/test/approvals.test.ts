@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { keys } from '@techsapo/redis';
 import type { FakeModelRequest } from '@techsapo/testing';
 import { describe, expect, it } from 'vitest';
+import { ApprovalCenter, type ApprovalRecord } from '../src/bridge/approvals.js';
+import { createSecretMasker } from '../src/security/secrets.js';
 import { getJson, textOf, useBridge } from './harness.js';
 
 const env = useBridge();
@@ -87,5 +89,37 @@ describe('risk-based approvals', () => {
     expect(textOf(result)).toMatch(/^reported:/);
     expect(existsSync(join(bridge.workspace, 'late.txt'))).toBe(false);
     expect(await auditDecisions()).toContainEqual(expect.objectContaining({ summary: expect.stringContaining('touch late.txt'), decision: 'decline', by: 'deadline' }));
+  });
+});
+
+describe('ApprovalCenter', () => {
+  type Log = ConstructorParameters<typeof ApprovalCenter>[0]['log'];
+  const silent = { warn: () => {}, info: () => {}, error: () => {}, debug: () => {} } as unknown as Log;
+  const policy = { auto_approve_read_only: true, auto_approve_isolated: true, auto_approve_full_access: false, require_manual_approval_for_ci: false };
+
+  it("judges commands against Codex's home and masks summaries with the masker it is given", async () => {
+    const records: ApprovalRecord[] = [];
+    const token = ['it', 'tok', '9f8e7d6c5b4a'].join('-');
+    const center = new ApprovalCenter({
+      policy,
+      riskAssessment: true,
+      isCi: false,
+      timeoutMs: 1000,
+      workspaceOf: () => '/work/repo',
+      codexHome: '/var/lib/codex',
+      mask: createSecretMasker([token]),
+      onDecision: (record) => records.push(record),
+      log: silent,
+    });
+    const ask = (command: string) => center.handle('item/commandExecution/requestApproval', { threadId: 't', turnId: 'u', command, cwd: '/work/repo' });
+    expect(await ask('cat /var/lib/codex/auth.json')).toEqual({ decision: 'decline' });
+    expect(await ask(`grep -rn ${token} src`)).toEqual({ decision: 'accept' });
+    expect(await ask('printenv')).toEqual({ decision: 'decline' });
+    expect(records.map(({ summary, risk, decision }) => ({ summary, risk, decision }))).toEqual([
+      { summary: 'cat /var/lib/codex/auth.json', risk: 'high', decision: 'decline' },
+      { summary: 'grep -rn [redacted:configured-secret] src', risk: 'low', decision: 'accept' },
+      { summary: 'printenv', risk: 'high', decision: 'decline' },
+    ]);
+    expect(records[0]?.reasons.join(' ')).toContain("Codex's home");
   });
 });

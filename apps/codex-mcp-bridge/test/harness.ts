@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { loadConfig } from '@techsapo/config';
+import { loadConfig, type Config } from '@techsapo/config';
 import { createNodeRedisStore, type RedisStore } from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
 import { freePort, startFakeResponses, startRedisServer, type FakeResponsesServer, type TestRedis } from '@techsapo/testing';
@@ -19,6 +20,11 @@ export interface RunningBridge {
   url: string;
   codexHome: string;
   workspace: string;
+  config: Config;
+  /** `INTERNAL_API_TOKEN` of this bridge, when it was started with one. */
+  token: string | undefined;
+  /** What every request to this bridge needs (the token's Authorization header, or nothing). */
+  headers: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -42,13 +48,16 @@ export function useBridge() {
   return {
     redis: () => redis,
     fake: () => fake,
-    /** Starts a bridge; `toml` is appended to a config that points Codex at the fake model. */
-    async start(toml = '', options: { codexHome?: string; env?: Record<string, string> } = {}): Promise<RunningBridge> {
+    /**
+     * Starts a bridge; `toml` is appended to a config that points Codex at the fake model. With `token` the
+     * bridge requires `INTERNAL_API_TOKEN` and believes `x-techsapo-user` (else every caller is anonymous).
+     */
+    async start(toml = '', options: { codexHome?: string; env?: Record<string, string>; token?: boolean } = {}): Promise<RunningBridge> {
       const dir = mkdtempSync(join(tmpdir(), 'techsapo-bridge-'));
       const codexHome = options.codexHome ?? join(dir, 'codex-home');
       const workspace = join(dir, 'workspace');
-      const { mkdirSync } = await import('node:fs');
       mkdirSync(workspace, { recursive: true });
+      const token = options.token ? randomBytes(24).toString('hex') : undefined;
       // Shell snapshots make every new thread slow on these machines (notes/codex-app-server.md).
       const overrides = { ...fake.codexConfig(), features: { shell_snapshot: false } };
       const codexConfig = Object.entries(overrides).map(([k, v]) => `${k} = ${toTomlValue(v)}`).join('\n');
@@ -56,19 +65,32 @@ export function useBridge() {
       const pool = toml.includes('[performance]') ? '' : '[performance]\nmax_processes = 2\n';
       writeFileSync(file, `[codex]\ncwd = ${JSON.stringify(workspace)}\n[codex.config]\n${codexConfig}\n${pool}${toml}\n`);
       const port = await freePort();
+      // The whole configuration is stated here: a developer's .env must not change what the tests run.
       const config = loadConfig({
-        env: { CODEX_MCP_CONFIG: file, REDIS_URL: redis.url, CODEX_HOME: codexHome, LOG_LEVEL: 'error', NODE_ENV: 'test', CODEX_MCP_BRIDGE_PORT: String(port), ...options.env },
+        dotenv: false,
+        env: {
+          CODEX_MCP_CONFIG: file,
+          REDIS_URL: redis.url,
+          CODEX_HOME: codexHome,
+          LOG_LEVEL: 'error',
+          NODE_ENV: 'test',
+          CODEX_MCP_BRIDGE_PORT: String(port),
+          ...(token ? { INTERNAL_API_TOKEN: token } : {}),
+          ...options.env,
+        },
       });
       const app = await buildApp(config, { port });
       await app.listen({ host: '127.0.0.1', port });
-      const running = { app, port, url: `http://127.0.0.1:${port}`, codexHome, workspace, close: () => app.close() };
+      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+      const running = { app, port, url: `http://127.0.0.1:${port}`, codexHome, workspace, config, token, headers, close: () => app.close() };
       closers.push(running.close);
       return running;
     },
-    /** An MCP client connected to a bridge over Streamable HTTP, as `user`. */
+    /** An MCP client connected to a bridge over Streamable HTTP, as `user` (with the bridge's token, if any). */
     async client(bridge: RunningBridge, user = 'alice'): Promise<Client> {
       const client = new Client({ name: 'techsapo-test', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${bridge.url}/mcp`), { requestInit: { headers: { 'x-techsapo-user': user } } }));
+      const headers = { ...bridge.headers, 'x-techsapo-user': user };
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${bridge.url}/mcp`), { requestInit: { headers } }));
       closers.push(() => client.close());
       return client;
     },
@@ -83,5 +105,5 @@ export function useBridge() {
 /** The text of a tool result. */
 export const textOf = (result: unknown): string => ((result as CallToolResult).content[0] as { text: string }).text;
 
-/** GETs a JSON body (tests read it loosely). */
-export const getJson = async (url: string): Promise<any> => (await fetch(url)).json();
+/** GETs a JSON body (tests read it loosely); pass `bridge.headers` to a bridge that has a token. */
+export const getJson = async (url: string, headers: Record<string, string> = {}): Promise<any> => (await fetch(url, { headers })).json();

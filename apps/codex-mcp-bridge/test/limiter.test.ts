@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Limiter, OverloadedError } from '../src/bridge/limiter.js';
+import { CancelledError, Limiter, OverloadedError } from '../src/bridge/limiter.js';
 
 const deferred = () => {
   let resolve!: () => void;
@@ -48,11 +48,21 @@ describe('Limiter', () => {
     const controller = new AbortController();
     const waiting = limiter.run(async () => 'never', controller.signal);
     controller.abort(new Error('client went away'));
-    await expect(waiting).rejects.toThrow('client went away');
+    await expect(waiting).rejects.toBeInstanceOf(CancelledError);
     expect(limiter.queued).toBe(0);
     gate.resolve();
     await first;
     expect(await limiter.run(async () => 'next')).toBe('next');
+    expect(limiter.active).toBe(0);
+  });
+
+  it('does not start a call whose signal has already aborted', async () => {
+    const limiter = new Limiter(1, 5);
+    const controller = new AbortController();
+    controller.abort();
+    let ran = false;
+    await expect(limiter.run(async () => (ran = true), controller.signal)).rejects.toBeInstanceOf(CancelledError);
+    expect(ran).toBe(false);
     expect(limiter.active).toBe(0);
   });
 });

@@ -1,10 +1,12 @@
+import { CHANNELS, type McpRequestCompletedEvent } from '@techsapo/contracts/events';
 import { describe, expect, it } from 'vitest';
 import { getJson, textOf, useBridge } from './harness.js';
 
 const env = useBridge();
+const threadOf = (result: unknown): string => (result as { structuredContent: { threadId: string } }).structuredContent.threadId;
 
 describe('cache, coalescing and limits', () => {
-  it('answers a repeated read-only codex call from the cache, and never a writable or reply one', async () => {
+  it("answers a user's repeated read-only codex call from the cache, and never a writable or reply one", async () => {
     const bridge = await env.start();
     const client = await env.client(bridge);
     env.fake().script({ type: 'message', text: 'cached answer', usage: { input_tokens: 100, output_tokens: 10 } });
@@ -25,7 +27,7 @@ describe('cache, coalescing and limits', () => {
     expect(metrics.cacheHitRate).toBeCloseTo(0.2);
   });
 
-  it('shares one turn between identical concurrent calls', async () => {
+  it("shares one turn between one user's identical concurrent calls", async () => {
     const bridge = await env.start('[mcp]\nenable_response_caching = false\nbatch_size = 3\n');
     const client = await env.client(bridge);
     env.fake().script({ type: 'message', text: 'shared', delayMs: 500 });
@@ -39,6 +41,27 @@ describe('cache, coalescing and limits', () => {
     // Only the callers who started a turn are billed for its tokens.
     const billed = results.filter((r) => (r.structuredContent as { usage: { inputTokens: number } }).usage.inputTokens > 0);
     expect(billed).toHaveLength(2);
+  });
+
+  it("never gives one user another user's thread: not from the cache, not from a shared turn", async () => {
+    const bridge = await env.start('[mcp]\nbatch_size = 5\n', { token: true });
+    const alice = await env.client(bridge, 'alice');
+    const bob = await env.client(bridge, 'bob');
+    env.fake().script({ type: 'message', text: 'same answer', delayMs: 500 });
+    const seen = env.fake().requests.length;
+    // At the same moment: each user gets a turn of their own.
+    const [a1, b1] = await Promise.all([alice, bob].map((c) => c.callTool({ name: 'codex', arguments: { prompt: 'the same question' } })));
+    expect(env.fake().requests.length - seen).toBe(2);
+    expect(threadOf(a1)).not.toBe(threadOf(b1));
+    // Later: each user's cache answers that user only, with that user's thread.
+    const [a2, b2] = await Promise.all([alice, bob].map((c) => c.callTool({ name: 'codex', arguments: { prompt: 'the same question' } })));
+    expect(a2!.structuredContent).toMatchObject({ cached: true, threadId: threadOf(a1) });
+    expect(b2!.structuredContent).toMatchObject({ cached: true, threadId: threadOf(b1) });
+    // Alice's cached answer is not Carol's, even asked after it was cached.
+    const c1 = await (await env.client(bridge, 'carol')).callTool({ name: 'codex', arguments: { prompt: 'the same question' } });
+    expect(c1.structuredContent).toMatchObject({ cached: false });
+    expect([threadOf(a1), threadOf(b1)]).not.toContain(threadOf(c1));
+    expect(env.fake().requests.length - seen).toBe(3);
   });
 
   it('runs at most max_concurrent_sessions turns at once and queues the rest in order', async () => {
@@ -106,5 +129,54 @@ describe('cache, coalescing and limits', () => {
     const refused = await client.callTool({ name: 'codex', arguments: { prompt: 'who am i' } });
     expect(refused.isError).toBe(true);
     expect(textOf(refused)).toMatch(/codex login.*model provider/);
+  });
+});
+
+describe('arguments Codex cannot take', () => {
+  it('refuses lone surrogates, NUL in names and deep config at once, naming the argument; the slot stays free', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\nmax_concurrent_sessions = 1\n[performance]\nmax_processes = 1\ninitial_response_timeout = 5000\n');
+    const client = await env.client(bridge);
+    const seen = env.fake().requests.length;
+    let deep: Record<string, unknown> = { value: 1 };
+    for (let i = 0; i < 20; i++) deep = { a: deep };
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ prompt: 'x\ud800' }, /lone UTF-16 surrogate.* at prompt$/],
+      [{ prompt: 'ok', 'developer-instructions': '\udc00 first' }, /lone UTF-16 surrogate.* at developer-instructions$/],
+      [{ prompt: 'ok', cwd: 'a\u0000b' }, /NUL characters at cwd$/],
+      [{ prompt: 'ok', config: deep }, /nested deeper than 8 levels at config$/],
+      [{ prompt: 'ok', config: { model_providers: { x: { name: 'bad \ud800' } } } }, /model_providers\.x\.name .*lone UTF-16 surrogate.* at config$/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await client.callTool({ name: 'codex', arguments: args });
+      expect(result.isError, JSON.stringify(args)).toBe(true);
+      expect(textOf(result)).toMatch(message);
+      expect(textOf(result)).not.toMatch(/did not answer|exited/);
+    }
+    const reply = await client.callTool({ name: 'codex-reply', arguments: { threadId: 'x', prompt: 'y\ud800' } });
+    expect(textOf(reply)).toMatch(/lone UTF-16 surrogate.* at prompt$/);
+    expect(env.fake().requests.length).toBe(seen);
+    // A NUL inside a prompt is ordinary text to Codex.
+    env.fake().script((req) => ({ type: 'message', text: `got ${req.lastUserText.length} characters` }));
+    expect(textOf(await client.callTool({ name: 'codex', arguments: { prompt: 'a\u0000b' } }))).toBe('got 3 characters');
+  });
+
+  it('reports an app-server that does not answer as a timeout, not as an exit', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n[performance]\nmax_processes = 1\ninitial_response_timeout = 2000\n');
+    const client = await env.client(bridge);
+    const events: McpRequestCompletedEvent[] = [];
+    const unsubscribe = await env.store().subscribe(CHANNELS.mcp, (m) => events.push(JSON.parse(m)));
+    const [{ pid }] = (await getJson(`${bridge.url}/api/v1/mcp/status`)).processes;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const result = await client.callTool({ name: 'codex', arguments: { prompt: 'anyone there?' } });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toBe('Codex did not answer thread/start within 2000 ms ([performance] initial_response_timeout)');
+      await expect.poll(() => events.map((e) => e.error)).toEqual(['TIMEOUT']);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    env.fake().script({ type: 'message', text: 'awake' });
+    expect(textOf(await client.callTool({ name: 'codex', arguments: { prompt: 'again' } }))).toBe('awake');
+    await unsubscribe();
   });
 });

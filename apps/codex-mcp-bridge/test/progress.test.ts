@@ -36,4 +36,37 @@ describe('while a turn runs', () => {
     expect(textOf(await client.callTool({ name: 'codex', arguments: { prompt: 'again' } }))).toBe('next one works');
     await unsubscribe();
   });
+
+  it('keeps a shared turn running for those who still wait when the caller who started it cancels', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n');
+    const client = await env.client(bridge);
+    env.fake().script({ type: 'message', text: 'worth the wait', delayMs: 2000 });
+    const controller = new AbortController();
+    const first = client.callTool({ name: 'codex', arguments: { prompt: 'shared question' } }, undefined, { signal: controller.signal });
+    await expect.poll(() => env.fake().requests.at(-1)?.lastUserText, { timeout: 15_000 }).toBe('shared question');
+    const second = client.callTool({ name: 'codex', arguments: { prompt: 'shared question' } });
+    await expect.poll(async () => (await getJson(`${bridge.url}/api/v1/mcp/metrics`)).coalesced).toBe(1);
+    controller.abort();
+    await expect(first).rejects.toThrow();
+    const result = await second;
+    expect(result.isError).toBeFalsy();
+    expect(textOf(result)).toBe('worth the wait');
+  });
+
+  it('cancels a shared turn once every caller has cancelled, and frees its slot', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n');
+    const client = await env.client(bridge);
+    env.fake().script({ type: 'hang' });
+    const controllers = [new AbortController(), new AbortController()];
+    const first = client.callTool({ name: 'codex', arguments: { prompt: 'nobody waits' } }, undefined, { signal: controllers[0]!.signal });
+    await expect.poll(() => env.fake().requests.at(-1)?.lastUserText, { timeout: 15_000 }).toBe('nobody waits');
+    const second = client.callTool({ name: 'codex', arguments: { prompt: 'nobody waits' } }, undefined, { signal: controllers[1]!.signal });
+    await expect.poll(async () => (await getJson(`${bridge.url}/api/v1/mcp/metrics`)).coalesced).toBe(1);
+    controllers[0]!.abort();
+    await expect(first).rejects.toThrow();
+    expect((await getJson(`${bridge.url}/api/v1/mcp/status`)).activeSessions).toBe(1);
+    controllers[1]!.abort();
+    await expect(second).rejects.toThrow();
+    await expect.poll(async () => (await getJson(`${bridge.url}/api/v1/mcp/status`)).activeSessions, { timeout: 10_000 }).toBe(0);
+  });
 });

@@ -1,9 +1,19 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CHANNELS, type McpRequestCompletedEvent } from '@techsapo/contracts/events';
 import type { FakeModelRequest } from '@techsapo/testing';
 import { describe, expect, it } from 'vitest';
 import { getJson, textOf, useBridge } from './harness.js';
 
 const env = useBridge();
 const status = (url: string) => getJson(`${url}/api/v1/mcp/status`);
+const threadOf = (result: unknown): string => (result as { structuredContent: { threadId: string } }).structuredContent.threadId;
+
+/** Kills process `index` of a bridge and waits until its replacement is up. */
+async function crash(url: string, index: number): Promise<void> {
+  const { pid } = (await status(url)).processes[index];
+  process.kill(pid, 'SIGKILL');
+  await expect.poll(async () => { const p = (await status(url)).processes[index]; return p.alive && p.pid !== pid; }, { timeout: 20_000, interval: 50 }).toBe(true);
+}
 
 describe('resilience', () => {
   it('fails a turn at once when its app-server dies, restarts it, and resumes the thread', async () => {
@@ -20,7 +30,8 @@ describe('resilience', () => {
     process.kill(before.pid, 'SIGKILL');
     const lost = await call;
     expect(lost.isError).toBe(true);
-    expect(textOf(lost)).toMatch(/codex app-server exited.*codex-reply/);
+    // What happened, and nothing of the dead process's stderr (a coloured log of unrelated things).
+    expect(textOf(lost)).toBe('codex app-server exited (SIGKILL); the turn was lost (its thread can be continued with codex-reply)');
 
     await expect.poll(async () => (await status(bridge.url)).processes[0].alive, { timeout: 15_000 }).toBe(true);
     const after = (await status(bridge.url)).processes[0];
@@ -94,6 +105,74 @@ describe('resilience', () => {
     });
     expect(res.statusCode).toBe(403);
   });
+});
+
+describe('processes that crash or stop answering', () => {
+  it('never sends a turn to a process that is down (restarting after repeated crashes)', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n');
+    const client = await env.client(bridge);
+    // Crashes in a row make process 0's restart wait longer each time (here 1.6 s for the fifth).
+    for (let i = 0; i < 4; i++) await crash(bridge.url, 0);
+    process.kill((await status(bridge.url)).processes[0].pid, 'SIGKILL');
+    await expect.poll(async () => (await status(bridge.url)).processes[0].alive, { interval: 20 }).toBe(false);
+    env.fake().script({ type: 'message', text: 'from the live one' });
+    const result = await client.callTool({ name: 'codex', arguments: { prompt: 'who answers?' } });
+    expect(textOf(result)).toBe('from the live one');
+    expect((await status(bridge.url)).processes.map((p: { threads: number }) => p.threads)).toEqual([0, 1]);
+  });
+
+  it('runs one turn per thread at a time, also when two replies find it unloaded', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n[performance]\nmax_processes = 1\n');
+    const client = await env.client(bridge);
+    env.fake().script({ type: 'message', text: 'started' });
+    const threadId = threadOf(await client.callTool({ name: 'codex', arguments: { prompt: 'zero' } }));
+    await crash(bridge.url, 0); // the thread is no longer loaded anywhere
+    let running = 0;
+    let peak = 0;
+    env.fake().script(async (req: FakeModelRequest) => {
+      peak = Math.max(peak, ++running);
+      await sleep(400);
+      running--;
+      return { type: 'message', text: `re: ${req.lastUserText}` };
+    });
+    const seen = env.fake().requests.length;
+    const replies = await Promise.all(['one', 'two'].map((prompt) => client.callTool({ name: 'codex-reply', arguments: { threadId, prompt } })));
+    expect(replies.map(textOf).sort()).toEqual(['re: one', 're: two']);
+    expect(peak).toBe(1);
+    // The second turn saw the first one in its history.
+    const second = JSON.stringify(env.fake().requests.slice(seen).at(-1)!.input);
+    expect(second).toContain('started');
+    expect(['re: one', 're: two'].filter((answer) => second.includes(answer))).toHaveLength(1);
+  });
+
+  it('frees the slot of a turn whose interrupt is never confirmed, answers TIMEOUT and recycles the process', async () => {
+    const bridge = await env.start('[mcp]\nsession_timeout_ms = 1500\nenable_response_caching = false\n[performance]\nmax_processes = 1\ninitial_response_timeout = 2000\n');
+    const client = await env.client(bridge);
+    const events: McpRequestCompletedEvent[] = [];
+    const unsubscribe = await env.store().subscribe(CHANNELS.mcp, (m) => events.push(JSON.parse(m)));
+    env.fake().script({ type: 'hang' });
+    const call = client.callTool({ name: 'codex', arguments: { prompt: 'stuck for good' } });
+    await expect.poll(() => env.fake().requests.at(-1)?.lastUserText, { timeout: 15_000 }).toBe('stuck for good');
+    const { pid } = (await status(bridge.url)).processes[0];
+    process.kill(pid, 'SIGSTOP'); // it will never confirm the interrupt
+    try {
+      const result = await call;
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/^turn timed out after 1500 ms \(Codex did not confirm the interrupt within 2000 ms\)/);
+      await expect.poll(() => events.map((e) => e.error)).toEqual(['TIMEOUT']);
+      expect((await status(bridge.url)).activeSessions).toBe(0);
+      await expect.poll(async () => { const p = (await status(bridge.url)).processes[0]; return p.alive && p.pid !== pid; }, { timeout: 20_000 }).toBe(true);
+    } finally {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // recycled: already gone
+      }
+    }
+    env.fake().script({ type: 'message', text: 'fresh process' });
+    expect(textOf(await client.callTool({ name: 'codex', arguments: { prompt: 'next' } }))).toBe('fresh process');
+    await unsubscribe();
+  }, 45_000);
 });
 
 describe('thread limits', () => {

@@ -11,7 +11,7 @@ describe('assessCommand', () => {
     ['ls -la', 'low', 'reads only (ls)'],
     ['cat package.json', 'low'],
     ['head -n 20 src/index.ts', 'low'],
-    ['tail -f /var/log/syslog', 'low'],
+    ['tail -f logs/app.log', 'low'],
     ["grep -rn 'TODO' src", 'low'],
     ['rg --files -g "*.ts"', 'low'],
     ['find . -name "*.ts" -type f', 'low'],
@@ -30,8 +30,18 @@ describe('assessCommand', () => {
     ['tree -L 2', 'low'],
     ["sed -n '1,40p' src/app.ts", 'low'],
     ['printenv PATH', 'low'],
-    ['env', 'low'],
-    ['cat /etc/os-release', 'low'],
+    ['printenv HOME LANG LC_ALL', 'low'],
+    ['ls -la /etc', 'low'],
+    ['find / -name "*.pem"', 'low'],
+    ['head -c 16 /dev/urandom | od -x', 'low'],
+    ['grep -c TODO src/app.ts', 'low'],
+    ['cut -d / -f 2 paths.txt', 'low'],
+    ['sort -t / -k 2 paths.txt', 'low'],
+    ['set -euo pipefail && ls', 'low'],
+    ['export NODE_ENV=test && ls', 'low'],
+    ['wc -l /etc/passwd', 'low'],
+    ['rg --files src', 'low'],
+    ["jq --arg v /etc/passwd '.a' package.json", 'low'],
     ['ls | head -5', 'low'],
     ['grep -c foo a.txt | sort | uniq -c', 'low'],
     ["awk '{print $1}' data.txt", 'low'],
@@ -92,7 +102,9 @@ describe('assessCommand', () => {
     ['env NODE_ENV=test npx vitest run', 'medium'],
     ['pip install -r requirements.txt', 'medium'],
     ['git -C /work/other commit -m x', 'medium'],
-    ['cp /etc/hosts ./hosts.copy', 'medium'],
+    ['cp src/a.ts ./a.copy.ts', 'medium'],
+    ['find . -name "*.ts" | xargs grep TODO', 'medium', 'reads files named by its input'],
+    ['declare -a list', 'medium'],
     ['rm -- -weird-name', 'medium'],
     ['cd packages && rm -rf ../dist', 'medium'],
     ['(cd packages/a && make)', 'medium'],
@@ -183,6 +195,68 @@ describe('assessCommand', () => {
     ["/bin/bash -lc 'ls ~/.ssh'", 'high', 'touches credentials: ~/.ssh'],
     ['cat < ~/.aws/credentials', 'high'],
     ['cp ~/.netrc .', 'high'],
+    // the environment: with secrets in it, printing it is not a read-only inspection
+    ['env', 'high', 'prints the whole environment (env)'],
+    ['printenv', 'high', 'prints the whole environment (printenv)'],
+    ['env -0', 'high', 'prints the whole environment'],
+    ['env FOO=1', 'high', 'prints the whole environment'],
+    ["/bin/bash -lc 'printenv | sort'", 'high'],
+    ['printenv REDIS_URL', 'high', 'prints environment variables that may hold credentials: REDIS_URL'],
+    ['printenv "$NAME"', 'high'],
+    ['set', 'high', 'prints every shell variable'],
+    ['export', 'high', 'prints shell variables'],
+    ['export -p', 'high', 'prints shell variables (export -p)'],
+    ['declare -p', 'high'],
+    ['declare -px', 'high'],
+    ['declare -p SESSION_ENCRYPTION_KEY', 'high'],
+    ['typeset -x', 'high'],
+    ['ps eww', 'high', 'environments of processes'],
+    ['ps auxe', 'high'],
+    ['cat /proc/self/environ', 'high', "reads a process's environment or memory"],
+    ["tr '\\0' '\\n' < /proc/1/environ", 'high', "a process's environment"],
+    ['cat /proc/$PPID/environ', 'high', "a process's environment"],
+    ['strings /proc/*/environ', 'high'],
+    ['xargs -0 -n1 < /proc/self/environ', 'high'],
+    ['cat /proc/1234/task/1234/environ', 'high'],
+    ['cat /proc/1/cmdline', 'high'],
+    ['ls /proc/1/fd', 'high'],
+    ['cd /proc/1 && cat environ', 'high'],
+    ['echo "$(cat /proc/self/environ)"', 'high'],
+    // reads outside the workspace
+    ['cat /etc/passwd', 'high', 'reads outside the workspace: /etc/passwd'],
+    ['cat /etc/os-release', 'high'],
+    ['tail -f /var/log/syslog', 'high'],
+    ['head -n 5 ../other-project/.env', 'high', 'reads outside the workspace: ../other-project/.env'],
+    ['cat ~/notes.txt', 'high'],
+    ['grep -r password /etc', 'high', 'reads outside the workspace: /etc'],
+    ['grep -c root /etc/passwd', 'high'],
+    ['grep -e root -- /etc/passwd', 'high'],
+    ["grep -f /etc/patterns src", 'high'],
+    ['grep --file=/etc/patterns src', 'high'],
+    ['rg sk-proj /home', 'high'],
+    ["awk -F: '{print $1}' /etc/passwd", 'high'],
+    ["sed -n '1,5p' /etc/shadow", 'high'],
+    ['jq . /opt/app/config.json', 'high'],
+    ['sort -k 2 /etc/group', 'high'],
+    ['uniq -c /etc/shadow', 'high'],
+    ['diff src/a.ts /etc/hosts', 'high'],
+    ['base64 /root/key.pem', 'high'],
+    ['cat < /etc/passwd', 'high', 'reads outside the workspace: /etc/passwd'],
+    ['while read l; do echo "$l"; done < /etc/passwd', 'high'],
+    ['echo $(< /etc/passwd)', 'high'],
+    ['cat "$FILE"', 'high', 'reads an unresolved path'],
+    ['cd /etc && cat passwd', 'high'],
+    ['cd && cat .bashrc', 'high'],
+    ['cat /tmp/x.txt', 'high'],
+    ["/bin/bash -lc 'cat /etc/passwd'", 'high'],
+    ['find /srv -name "*.env" -exec cat {} \\;', 'high', 'reads outside the workspace'],
+    ['cp /etc/hosts ./hosts.copy', 'high', 'copies from outside the workspace: /etc/hosts'],
+    ['cp -t . /etc/hosts', 'high', 'copies from outside'],
+    ['ln -s /etc/shadow shadow', 'high', 'links to outside the workspace: /etc/shadow'],
+    ['source /etc/profile', 'high', 'sources outside the workspace'],
+    // Codex's home, wherever it is
+    ['cat "$CODEX_HOME/auth.json"', 'high', "touches Codex's home"],
+    ['ls ${CODEX_HOME}', 'high'],
     // robustness
     ['echo "unterminated', 'high', 'cannot parse'],
     ['echo $(ls', 'high', 'cannot parse'],
@@ -215,7 +289,20 @@ describe('assessCommand', () => {
 
   it('treats everything as outside when there are no roots', () => {
     expect(assessCommand('touch a', ROOT, []).risk).toBe('high');
-    expect(assessCommand('cat a', ROOT, []).risk).toBe('low');
+    expect(assessCommand('cat a', ROOT, []).risk).toBe('high');
+    expect(assessCommand('ls', ROOT, []).risk).toBe('low');
+  });
+
+  it("judges reads of Codex's home as high, even when it is inside the workspace", () => {
+    const codexHome = `${ROOT}/.codex-home`;
+    for (const command of ['cat .codex-home/auth.json', `grep -r key ${codexHome}`, 'ls .codex-home/sessions', 'cd .codex-home && cat auth.json']) {
+      const result = assessCommand(command, ROOT, ROOTS, { codexHome });
+      expect(result.risk, command).toBe('high');
+      expect(result.reasons.join(' | '), command).toContain("Codex's home");
+    }
+    expect(assessCommand('cat .codex-home/auth.json', ROOT, ROOTS).risk).toBe('low');
+    expect(assessCommand('cat src/a.ts', ROOT, ROOTS, { codexHome }).risk).toBe('low');
+    expect(assessCommand('cat /srv/codex/auth.json', ROOT, ROOTS, { codexHome: '/srv/codex' }).reasons).toContain("touches Codex's home (its auth and every thread): /srv/codex/auth.json");
   });
 
   it('keeps only the reasons of the highest level, once each', () => {

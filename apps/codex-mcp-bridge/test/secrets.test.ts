@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { containsSecrets, maskDeep, maskSecrets } from '../src/security/secrets.js';
+import { loadConfig } from '@techsapo/config';
+import { configuredSecrets, containsSecrets, createSecretMasker, maskDeep, maskProgress, maskSecrets } from '../src/security/secrets.js';
 
 // Fake secrets are assembled at run time so that secret scanners do not flag this file.
 const ALPHABET = 'aB3dE5gH7jK9mN1pQ2sT4vW6yZ8cF0hL';
@@ -63,6 +64,20 @@ describe('maskSecrets', () => {
     ['TOML/Python quoted assignment', "api_key = 'abc def'", "api_key = '[redacted:api-key]'"],
     ['camelCase key in TS', 'const apiKey = "abc123";', 'const apiKey = "[redacted:api-key]";'],
     ['several at once', `A=${OPENAI} B=${GITHUB}`, 'A=[redacted:openai-key] B=[redacted:github-token]'],
+    // what `printenv` shows of the services' own settings
+    ['an encryption key as env', `SESSION_ENCRYPTION_KEY=${chars(44)}`, 'SESSION_ENCRYPTION_KEY=[redacted:key]'],
+    ['previous keys, comma-separated', `SESSION_ENCRYPTION_PREVIOUS_KEYS=${chars(12)},${chars(16)}`, 'SESSION_ENCRYPTION_PREVIOUS_KEYS=[redacted:key]'],
+    ['any *_KEY in env', `SIGNING_KEY=${chars(20)}\nNEXT=1`, 'SIGNING_KEY=[redacted:key]\nNEXT=1'],
+    ['a HuggingFace key as env (not hf_-shaped)', `HUGGINGFACE_API_KEY=${chars(24)}`, 'HUGGINGFACE_API_KEY=[redacted:api-key]'],
+    ['an Upstash token as env', `UPSTASH_REDIS_REST_TOKEN=${chars(40)}=`, 'UPSTASH_REDIS_REST_TOKEN=[redacted:token]'],
+    ['an internal token as env', `INTERNAL_API_TOKEN=${chars(32)}`, 'INTERNAL_API_TOKEN=[redacted:token]'],
+    ['a *_SECRET', `MY_SECRET=${chars(10)}`, 'MY_SECRET=[redacted:secret]'],
+    ['a *_PASS', `SMTP_PASS=${chars(10)}`, 'SMTP_PASS=[redacted:password]'],
+    ['*_CREDENTIALS', `GOOGLE_CREDENTIALS=${chars(10)}`, 'GOOGLE_CREDENTIALS=[redacted:credentials]'],
+    ['an export with quotes', `export SESSION_ENCRYPTION_KEY="${chars(20)}"`, 'export SESSION_ENCRYPTION_KEY="[redacted:key]"'],
+    ['a JSON *_KEY', `{"SESSION_ENCRYPTION_KEY": "${chars(20)}"}`, '{"SESSION_ENCRYPTION_KEY": "[redacted:key]"}'],
+    ['Redis URL with an empty user', `REDIS_URL=redis://:${chars(14)}@10.0.0.5:6379/0`, 'REDIS_URL=redis://:[redacted:url-password]@10.0.0.5:6379/0'],
+    ['Redis URL with a user', `rediss://default:${chars(30)}@eu1.upstash.io:6379`, 'rediss://default:[redacted:url-password]@eu1.upstash.io:6379'],
   ];
 
   it.each(cases)('%s', (_what, input, expected) => {
@@ -88,6 +103,9 @@ describe('maskSecrets', () => {
     ['short eyJ', 'eyJhbGciOi is the start of a JWT header'],
     ['AKIA inside a longer word', `X${AWS_ID}Y`],
     ['already masked', 'OPENAI_API_KEY=[redacted:openai-key] password="[redacted:password]"'],
+    ['lower-case *_key in code', 'id = models.AutoField(primary_key=True); sort_key=name; cache_key="x"'],
+    ['env references', 'SESSION_ENCRYPTION_KEY=$SESSION_ENCRYPTION_KEY SIGNING_KEY=${KEY}'],
+    ['key names without values', 'set SESSION_ENCRYPTION_KEY and HUGGINGFACE_API_KEY in .env'],
   ];
 
   it.each(clean)('leaves %s alone', (_what, input) => {
@@ -144,5 +162,117 @@ describe('maskDeep', () => {
     expect(maskDeep(42)).toBe(42);
     expect(maskDeep(undefined)).toBeUndefined();
     expect(maskDeep(`x ${GITHUB}`)).toBe('x [redacted:github-token]');
+  });
+});
+
+// Literal values must not share prefixes with the pattern fixtures above: `seeded` walks the alphabet differently.
+const seeded = (n: number, seed: number): string => Array.from({ length: n }, (_, i) => ALPHABET[(i * 5 + seed * 3) % ALPHABET.length]).join('');
+const session = j('se', seeded(44, 1));
+const internal = j('in', seeded(30, 2));
+
+describe('createSecretMasker', () => {
+  it('replaces configured literal values wherever they are, then applies the patterns', () => {
+    const mask = createSecretMasker([session, internal, 'short']);
+    expect(mask(`key is ${session}; token ${internal}. ${OPENAI} short`)).toBe(
+      'key is [redacted:configured-secret]; token [redacted:configured-secret]. [redacted:openai-key] short',
+    );
+    expect(mask(`SESSION_ENCRYPTION_KEY=${session}`)).toBe('SESSION_ENCRYPTION_KEY=[redacted:configured-secret]');
+  });
+
+  it('finds a value percent-encoded, as it sits in a URL', () => {
+    const password = 'p@ss/w0rd+long';
+    expect(createSecretMasker([password])(`redis://:${encodeURIComponent(password)}@h:1`)).not.toContain(encodeURIComponent(password));
+  });
+
+  it('replaces the longer of two overlapping values whole', () => {
+    const long = `${session}-suffix`;
+    expect(createSecretMasker([session, long])(`a ${long} b`)).toBe('a [redacted:configured-secret] b');
+  });
+
+  it('applies only the literals when patterns are off (sensitive_data_detection = false)', () => {
+    expect(createSecretMasker([session], { patterns: false })(`${session} ${OPENAI}`)).toBe(`[redacted:configured-secret] ${OPENAI}`);
+  });
+
+  it('finishes on 1 MB with many literals', () => {
+    const literals = Array.from({ length: 50 }, (_, k) => `${seeded(20, 9)}${k}`);
+    const text = `${literals[7]} ${'x'.repeat(1_000_000)}`;
+    expect(createSecretMasker(literals)(text).startsWith('[redacted:configured-secret] ')).toBe(true);
+  });
+});
+
+describe('configuredSecrets', () => {
+  it("lists every secret of config.env: Redis password, tokens, session keys (previous too), API keys, the webhook", () => {
+    const redisPassword = seeded(18, 3);
+    const webhookPath = `services/T000/B000/${seeded(24, 4)}`;
+    const [previousA, previousB, upstash] = [j(seeded(12, 5), 'a'), j(seeded(12, 6), 'b'), j('up', seeded(30, 7))];
+    const config = loadConfig({
+      dotenv: false,
+      env: {
+        REDIS_URL: `redis://:${redisPassword}@127.0.0.1:6379/0`,
+        UPSTASH_REDIS_REST_TOKEN: upstash,
+        SESSION_ENCRYPTION_KEY: session,
+        SESSION_ENCRYPTION_PREVIOUS_KEYS: `${previousA},${previousB}`,
+        HUGGINGFACE_API_KEY: HF,
+        INTERNAL_API_TOKEN: internal,
+        ALERT_WEBHOOK_URL: `https://hooks.example.com/${webhookPath}`,
+      },
+    });
+    const secrets = configuredSecrets(config);
+    expect(secrets).toEqual(expect.arrayContaining([
+      redisPassword, upstash, session, previousA, previousB, HF, internal,
+      `https://hooks.example.com/${webhookPath}`, webhookPath,
+    ]));
+    expect(secrets).not.toContain('127.0.0.1');
+    const mask = createSecretMasker(secrets);
+    const leaked = `REDIS_URL=redis://:${redisPassword}@127.0.0.1:6379/0 ${webhookPath} ${previousB}`;
+    expect(mask(leaked)).toBe('REDIS_URL=redis://:[redacted:configured-secret]@127.0.0.1:6379/0 [redacted:configured-secret] [redacted:configured-secret]');
+  });
+});
+
+describe('maskProgress', () => {
+  type P = { kind: 'agent_delta' | 'command'; message: string };
+  const delta = (message: string): P => ({ kind: 'agent_delta', message });
+  /** Sends `progress` through a masker, flushes as a finished turn does, and returns what the client got. */
+  const run = (progress: P[], literals: string[] = []): P[] => {
+    const sent: P[] = [];
+    const send = maskProgress<P>((p) => sent.push(p), createSecretMasker(literals));
+    for (const p of progress) send(p);
+    send.flush();
+    return sent;
+  };
+  const text = (sent: P[]): string => sent.map((p) => p.message).join('');
+
+  it('streams ordinary text word by word, and sends the last word at the end', () => {
+    const sent = run([delta('one t'), delta('wo th'), delta('ree f'), delta('our')]);
+    expect(sent.map((p) => p.message)).toEqual(['one ', 'two ', 'three ', 'four']);
+  });
+
+  it('masks a secret split across deltas', () => {
+    const secret = seeded(40, 8);
+    const sent = run([delta('here: SESSION_ENC'), delta(`RYPTION_KEY=${secret.slice(0, 10)}`), delta(`${secret.slice(10)}\nnext `), delta('line')]);
+    expect(text(sent)).toBe('here: SESSION_ENCRYPTION_KEY=[redacted:key]\nnext line');
+  });
+
+  it('masks a configured value split across deltas, even in a word of its own', () => {
+    const secret = seeded(24, 10);
+    const sent = run([delta(`the value is ${secret.slice(0, 1)}`), delta(`${secret.slice(1, 9)}`), delta(`${secret.slice(9)} ok`)], [secret]);
+    expect(text(sent)).toBe('the value is [redacted:configured-secret] ok');
+  });
+
+  it('holds a line with secret context until its end (a value after a space)', () => {
+    const secret = seeded(30, 11);
+    const sent = run([delta('Authorization: Bearer '), delta(`${secret}\n`)]);
+    expect(text(sent)).toBe('Authorization: Bearer [redacted:authorization]\n');
+  });
+
+  it('holds a private key until its end line', () => {
+    const sent = run([delta(`${PEM.slice(0, 7)}`), delta(`${PEM.slice(7, 40)}\n`), delta(`${PEM.slice(40)}\n`), delta('done\n')]);
+    expect(text(sent)).toBe('[redacted:private-key]\ndone\n');
+  });
+
+  it('flushes held text before other progress, and masks that progress too', () => {
+    const secret = seeded(20, 12);
+    const sent = run([delta('partial'), { kind: 'command', message: `running: grep ${secret} .` }], [secret]);
+    expect(sent).toEqual([delta('partial'), { kind: 'command', message: 'running: grep [redacted:configured-secret] .' }]);
   });
 });

@@ -1,3 +1,6 @@
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CHANNELS, McpRequestCompletedEventSchema } from '@techsapo/contracts/events';
 import { createRedisService, keys } from '@techsapo/redis';
 import { Value } from 'typebox/value';
@@ -10,7 +13,13 @@ const env = useBridge();
 describe('codex and codex-reply over MCP', () => {
   let bridge: RunningBridge;
   beforeAll(async () => {
-    bridge = await env.start();
+    // With the token, so that the bridge believes the user each client names (costs are per user).
+    bridge = await env.start('', { token: true });
+  });
+
+  it("runs on the harness's configuration alone, not on a developer's .env", () => {
+    expect(bridge.config.source.envFile).toBeNull();
+    expect(bridge.config.env.internal_api_token).toBe(bridge.token);
   });
 
   it('lists two short tools with the old argument names', async () => {
@@ -68,6 +77,32 @@ describe('codex and codex-reply over MCP', () => {
     expect(textOf(danger)).toMatch(/allow_danger_full_access/);
     const badCwd = await client.callTool({ name: 'codex', arguments: { prompt: 'x', cwd: '/nonexistent/dir' } });
     expect(textOf(badCwd)).toMatch(/is not a directory/);
+    // Per-call config must not reach what the operator fences: programs Codex starts, where prompts go, policies.
+    for (const config of [
+      { mcp_servers: { x: { command: 'sh', args: ['-c', 'touch /tmp/pwned'] } } },
+      { notify: ['sh', '-c', 'id'] },
+      { model_providers: { evil: { name: 'evil', base_url: 'http://127.0.0.1:1/v1' } }, model_provider: 'evil' },
+      { shell_environment_policy: { inherit: 'all', ignore_default_excludes: true } },
+      { approval_policy: 'never', sandbox_mode: 'danger-full-access' },
+    ]) {
+      const refused = await client.callTool({ name: 'codex', arguments: { prompt: 'x', config } });
+      expect(refused.isError, JSON.stringify(config)).toBe(true);
+      expect(textOf(refused)).toMatch(/config may not set .* per call \(allowed: model_reasoning_effort/);
+    }
+    // A cwd outside the workspace would make the whole machine "inside" for the risk policy.
+    for (const cwd of ['/', '..', tmpdir()]) {
+      const outside = await client.callTool({ name: 'codex', arguments: { prompt: 'x', cwd } });
+      expect(outside.isError, cwd).toBe(true);
+      expect(textOf(outside)).toMatch(/is outside the workspaces this bridge serves .*workspace_roots/);
+    }
+    mkdirSync(join(bridge.workspace, 'sub'), { recursive: true });
+    symlinkSync('/etc', join(bridge.workspace, 'etc-link'));
+    const link = await client.callTool({ name: 'codex', arguments: { prompt: 'x', cwd: 'etc-link' } });
+    expect(textOf(link)).toMatch(/is outside the workspaces/);
+    env.fake().script({ type: 'message', text: 'in a subdirectory' });
+    const sub = await client.callTool({ name: 'codex', arguments: { prompt: 'work in sub', cwd: 'sub', sandbox: 'workspace-write' } });
+    expect(sub.isError).toBeFalsy();
+    expect(textOf(sub)).toBe('in a subdirectory');
   });
 
   it('publishes mcp.request.completed, appends it to the stream and tracks cost per user', async () => {

@@ -18,8 +18,13 @@ export const CodexSectionSchema = Type.Object(
     model: Type.String({ minLength: 1, default: 'gpt-5-codex' }),
     sandbox: Type.Enum(SANDBOX_MODES, { default: 'read-only' }),
     auth_file: Type.String({ minLength: 1, default: '~/.codex/auth.json' }),
-    /** Working directory of threads whose call gives no `cwd` (default: where the bridge was started). */
+    /** Working directory of threads whose call gives no `cwd` (relative to the project root; default: where the bridge was started). */
     cwd: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * Directories a call's `cwd` must lie in (symlinks resolved; relative to the project root). Empty: `cwd`
+     * (or where the bridge was started) and below. A thread's workspace is what its commands are judged against.
+     */
+    workspace_roots: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     /** Codex CLI config overrides, passed to Codex verbatim as `-c key=value`. */
     config: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
   },

@@ -26,7 +26,7 @@ function problemsOf(fn: () => unknown): readonly string[] {
 describe('loadConfig', () => {
   it('applies the guide defaults when the file is empty', () => {
     const config = loadConfig({ cwd: project(''), env: {} });
-    expect(config.codex).toEqual({ model: 'gpt-5-codex', sandbox: 'read-only', auth_file: '~/.codex/auth.json', config: {} });
+    expect(config.codex).toEqual({ model: 'gpt-5-codex', sandbox: 'read-only', auth_file: '~/.codex/auth.json', workspace_roots: [], config: {} });
     expect(config.mcp.max_concurrent_sessions).toBe(15);
     expect(config.mcp.session_timeout_ms).toBe(600_000);
     expect(config.mcp.cache_ttl_ms).toBe(300_000);

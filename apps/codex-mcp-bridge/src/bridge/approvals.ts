@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { assessCommand, assessFileChanges, decide, type ApprovalPolicy, type Assessment } from '../security/risk.js';
-import { maskSecrets } from '../security/secrets.js';
+import { maskSecrets, type SecretMasker } from '../security/secrets.js';
 
 /** An approval waiting for a person (`GET /api/v1/mcp/approvals`). */
 export interface PendingApproval {
@@ -39,6 +39,10 @@ export interface ApprovalOptions {
   timeoutMs: number;
   /** The working directory of a thread: the workspace its commands are judged against. */
   workspaceOf: (threadId: string) => string | undefined;
+  /** Codex's home: commands that touch it are high risk wherever it is. */
+  codexHome?: string | undefined;
+  /** Masks summaries (listed, logged, audited); default `maskSecrets`. */
+  mask?: SecretMasker | undefined;
   onDecision: (record: ApprovalRecord) => void;
   log: FastifyBaseLogger;
 }
@@ -55,7 +59,11 @@ export class ApprovalCenter {
   /** File changes announced by `item/started`, by item id: the approval request itself carries no diff. */
   private readonly fileChanges = new Map<string, FileChange[]>();
 
-  constructor(private readonly options: ApprovalOptions) {}
+  private readonly mask: SecretMasker;
+
+  constructor(private readonly options: ApprovalOptions) {
+    this.mask = options.mask ?? maskSecrets;
+  }
 
   /** Watches notifications for the file changes that later approval requests refer to. */
   observe(method: string, params: Record<string, unknown>): void {
@@ -75,12 +83,14 @@ export class ApprovalCenter {
     if (method === 'item/commandExecution/requestApproval') {
       kind = 'command';
       const command = String(params.command ?? '');
-      summary = maskSecrets(command);
-      assessment = assessCommand(command, String(params.cwd ?? workspace), [workspace]);
+      summary = this.mask(command);
+      const cwd = String(params.cwd ?? workspace);
+      assessment = assessCommand(command, cwd, [workspace], { codexHome: this.options.codexHome });
     } else if (method === 'item/fileChange/requestApproval') {
       kind = 'file_change';
       const changes = this.fileChanges.get(String(params.itemId)) ?? [];
-      summary = changes.map((c) => `${c.kind.type} ${c.path}${c.kind.move_path ? ` -> ${c.kind.move_path}` : ''}`).join(', ') || '(unknown files)';
+      const files = changes.map((c) => `${c.kind.type} ${c.path}${c.kind.move_path ? ` -> ${c.kind.move_path}` : ''}`);
+      summary = this.mask(files.join(', ') || '(unknown files)');
       assessment = changes.length
         ? assessFileChanges(changes.map((c) => ({ path: c.path, kind: c.kind.type, movePath: c.kind.move_path ?? null })), [workspace])
         : { risk: 'high', reasons: ['the files to change are unknown'] };

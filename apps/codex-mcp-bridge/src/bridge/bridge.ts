@@ -2,19 +2,21 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Config } from '@techsapo/config';
 import { CHANNELS, type McpRequestCompletedEvent } from '@techsapo/contracts/events';
 import { createRedisService, keys, type RedisService, type RedisStore } from '@techsapo/redis';
+import { reportAccessRefused } from '@techsapo/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
-import { AppServerExitedError } from '../codex/app-server.js';
-import { UnknownThreadError, type CodexPool } from '../codex/pool.js';
+import { AppServerExitedError, AppServerTimeoutError } from '../codex/app-server.js';
+import { UnknownThreadError, type CodexPool, type TurnOptions } from '../codex/pool.js';
 import { ZERO_USAGE, type ThreadSettings, type TurnProgress, type TurnResult, type Usage } from '../codex/types.js';
-import { maskDeep, maskSecrets } from '../security/secrets.js';
-import { Limiter, OverloadedError } from './limiter.js';
+import type { ToolErrorCode } from '../errors.js';
+import { createSecretMasker, maskDeep, maskProgress, type SecretMasker } from '../security/secrets.js';
+import { CancelledError, Limiter, OverloadedError } from './limiter.js';
 import { costOf } from './pricing.js';
 
 /** A tool call that failed in a way the caller can act on; `code` goes into events and metrics. */
 export class ToolError extends Error {
   override readonly name = 'ToolError';
   constructor(
-    readonly code: string,
+    readonly code: ToolErrorCode,
     message: string,
   ) {
     super(message);
@@ -56,6 +58,19 @@ export type CallObserver = (event: McpRequestCompletedEvent) => void;
 const STREAM_MAX_LEN = 10_000;
 
 /**
+ * A turn identical calls of one user share. It runs while any of them still waits: it is cancelled only
+ * when every caller has gone.
+ */
+interface SharedTurn {
+  outcome: Promise<ToolOutcome>;
+  /** Callers who got or will get this turn's answer (at most `batch_size`). */
+  joined: number;
+  /** Callers still waiting for it. */
+  waiting: number;
+  cancel: AbortController;
+}
+
+/**
  * The tools' logic, apart from MCP: limits, response cache, coalescing of identical calls, cost, events
  * and audit around the Codex pool.
  */
@@ -63,10 +78,9 @@ export class CodexBridge {
   readonly limiter: Limiter;
   readonly counters: BridgeCounters = { calls: 0, errors: 0, cacheHits: 0, coalesced: 0, timeouts: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
   private readonly redis: RedisService;
-  private readonly inflight = new Map<string, { outcome: Promise<ToolOutcome>; joined: number }>();
+  /** Turns that identical calls may join, by user and question. */
+  private readonly inflight = new Map<string, SharedTurn>();
   private readonly warnedModels = new Set<string>();
-  /** Model of each thread this process has seen, for pricing replies. */
-  private readonly models = new Map<string, string>();
 
   constructor(
     private readonly config: Config,
@@ -74,6 +88,8 @@ export class CodexBridge {
     private readonly store: RedisStore,
     private readonly log: FastifyBaseLogger,
     private readonly observe: CallObserver = () => {},
+    /** Masks answers, progress, cached answers, logs and audit (configured secrets, and patterns unless detection is off). */
+    private readonly maskText: SecretMasker = createSecretMasker([], { patterns: config.security.sensitive_data_detection }),
   ) {
     this.limiter = new Limiter(config.mcp.max_concurrent_sessions, config.mcp.max_queue_size);
     this.redis = createRedisService(store, { costRetentionDays: config.sessions.cost_retention_days });
@@ -89,43 +105,70 @@ export class CodexBridge {
         const hit = await this.store.getJson<Omit<ToolOutcome, 'cached' | 'durationMs' | 'costUsd'>>(keys.codexAnswer(ctx.userId, key));
         if (hit) return { ...hit, costUsd: 0, cached: true, durationMs: 0 };
       }
-      const shared = this.config.mcp.enable_request_batching ? this.inflight.get(key) : undefined;
+      // Only the same user's calls share a turn: nobody receives another user's thread.
+      const batchKey = `${ctx.userId}:${key}`;
+      const shared = this.config.mcp.enable_request_batching ? this.inflight.get(batchKey) : undefined;
       if (shared && shared.joined < this.config.mcp.batch_size) {
         shared.joined++;
         this.counters.coalesced++;
+        follow(shared, ctx.signal);
         // Those who join used no tokens of their own: the turn is billed to whoever started it.
         return { ...(await shared.outcome), usage: { ...ZERO_USAGE }, costUsd: 0 };
       }
+      const cancel = new AbortController();
       const outcome = this.limiter.run(async () => {
-        const threadId = await this.pool.startThread(settings);
-        this.models.set(threadId, settings.model);
-        return this.toOutcome(await this.pool.runTurn(threadId, prompt, this.turnOptions(ctx)), settings.model);
-      }, ctx.signal);
+        const threadId = await this.pool.startThread(settings, ctx.userId);
+        return this.toOutcome(await this.runTurn(threadId, prompt, ctx, cancel.signal), settings.model);
+      }, cancel.signal);
+      const entry: SharedTurn = { outcome, joined: 1, waiting: 0, cancel };
+      follow(entry, ctx.signal);
       if (this.config.mcp.enable_request_batching) {
-        const entry = { outcome, joined: 1 };
-        this.inflight.set(key, entry);
-        void outcome.finally(() => this.inflight.get(key) === entry && this.inflight.delete(key)).catch(() => {});
+        this.inflight.set(batchKey, entry);
+        void outcome.finally(() => this.inflight.get(batchKey) === entry && this.inflight.delete(batchKey)).catch(() => {});
       }
       const result = await outcome;
       if (cacheable) {
         const { threadId, content, usage } = result;
-        await this.store.setJson(keys.codexAnswer(ctx.userId, key), { threadId, content: maskSecrets(content), usage }, { ttlMs: this.config.mcp.cache_ttl_ms });
+        await this.store.setJson(keys.codexAnswer(ctx.userId, key), { threadId, content: this.maskText(content), usage }, { ttlMs: this.config.mcp.cache_ttl_ms });
       }
       return result;
     });
   }
 
-  /** Another turn on an existing thread (the `codex-reply` tool); never cached or shared. */
+  /**
+   * Another turn on an existing thread (the `codex-reply` tool); never cached or shared. Only the user who
+   * started the thread may continue it; anyone else gets the unknown-thread answer, and the attempt is audited.
+   */
   async reply(threadId: string, prompt: string, ctx: CallContext): Promise<ToolOutcome> {
     const started = performance.now();
-    const model = this.models.get(threadId) ?? (await this.pool.modelOf(threadId)) ?? this.config.codex.model;
-    return this.finish('codex-reply', model, started, ctx, () =>
-      this.limiter.run(async () => this.toOutcome(await this.pool.runTurn(threadId, prompt, this.turnOptions(ctx)), model), ctx.signal),
+    const thread = await this.pool.lookup(threadId);
+    const owned = thread !== null && thread.owner === ctx.userId;
+    if (thread && !owned) this.refused(ctx.userId, threadId);
+    const model = owned ? thread.settings.model : this.config.codex.model;
+    return this.finish('codex-reply', model, started, ctx, async () => {
+      if (!owned) throw new UnknownThreadError(threadId);
+      return this.limiter.run(async () => this.toOutcome(await this.runTurn(threadId, prompt, ctx, ctx.signal), model), ctx.signal);
+    });
+  }
+
+  /** Records that `userId` named a thread someone else owns (event for the perf-monitor, audit record). */
+  private refused(userId: string, threadId: string): void {
+    this.log.warn({ userId, threadId }, 'refused a thread another user owns');
+    reportAccessRefused(this.store, { service: 'codex-mcp-bridge', userId, resource: 'thread', resourceId: threadId }).catch((error: unknown) =>
+      this.log.warn({ err: error }, 'could not record a refused access in Redis'),
     );
   }
 
-  private turnOptions(ctx: CallContext): { timeoutMs: number; signal?: AbortSignal; onProgress?: (p: TurnProgress) => void } {
-    return { timeoutMs: this.config.mcp.session_timeout_ms, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}) };
+  /** One turn, its progress masked on the way to the caller (text held back for masking is sent when it ends). */
+  private async runTurn(threadId: string, prompt: string, ctx: CallContext, signal?: AbortSignal): Promise<TurnResult> {
+    const onProgress = ctx.onProgress ? maskProgress(ctx.onProgress, this.maskText) : undefined;
+    const options: TurnOptions = { timeoutMs: this.config.mcp.session_timeout_ms, ...(signal ? { signal } : {}) };
+    if (onProgress) options.onProgress = onProgress;
+    try {
+      return await this.pool.runTurn(threadId, prompt, options);
+    } finally {
+      onProgress?.flush();
+    }
   }
 
   private toOutcome(turn: TurnResult, model: string): ToolOutcome {
@@ -139,7 +182,7 @@ export class CodexBridge {
       this.warnedModels.add(model);
       this.log.warn({ model }, 'no [pricing] entry for this model: its cost is recorded as 0');
     }
-    return { threadId: turn.threadId, content: turn.text, usage: turn.usage, costUsd: costOf(turn.usage, price), durationMs: turn.durationMs, cached: false };
+    return { threadId: turn.threadId, content: this.maskText(turn.text), usage: turn.usage, costUsd: costOf(turn.usage, price), durationMs: turn.durationMs, cached: false };
   }
 
   /** Runs a call and, whatever happens, records it: counters, event, stream, cost, audit. */
@@ -206,7 +249,7 @@ export class CodexBridge {
   }
 
   private mask<T>(value: T): T {
-    return this.config.security.sensitive_data_detection ? maskDeep(value) : value;
+    return maskDeep(value, this.maskText);
   }
 }
 
@@ -216,10 +259,22 @@ function modelErrorMessage(error: string | undefined): string {
   return `the model failed: ${detail}`;
 }
 
+/** One more caller waits for a shared turn; when the last one has gone, the turn is cancelled. */
+function follow(turn: SharedTurn, signal: AbortSignal | undefined): void {
+  turn.waiting++;
+  const leave = (): void => {
+    if (--turn.waiting === 0) turn.cancel.abort();
+  };
+  if (signal?.aborted) leave();
+  else signal?.addEventListener('abort', leave, { once: true });
+}
+
 function toToolError(error: unknown): ToolError {
   if (error instanceof ToolError) return error;
   if (error instanceof OverloadedError) return new ToolError('OVERLOADED', error.message);
+  if (error instanceof CancelledError) return new ToolError('CANCELLED', error.message);
   if (error instanceof UnknownThreadError) return new ToolError('UNKNOWN_THREAD', error.message);
+  if (error instanceof AppServerTimeoutError) return new ToolError('TIMEOUT', error.message);
   if (error instanceof AppServerExitedError) return new ToolError('CODEX_EXITED', error.message);
   return new ToolError('INTERNAL', error instanceof Error ? error.message : String(error));
 }

@@ -20,6 +20,17 @@ export class AppServerExitedError extends Error {
   override readonly name = 'AppServerExitedError';
 }
 
+/** A request app-server did not answer in time (the process may still be running). */
+export class AppServerTimeoutError extends Error {
+  override readonly name = 'AppServerTimeoutError';
+}
+
+/** Terminal colour and cursor sequences (Codex colours its stderr log). */
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+/** Text without terminal escape sequences. */
+export const withoutAnsi = (text: string): string => text.replace(ANSI, '');
+
 /** Options of one `codex app-server` process. */
 export interface AppServerOptions {
   bin: string;
@@ -50,6 +61,7 @@ export class AppServer extends EventEmitter<{ notification: [method: string, par
   private readonly pending = new Map<number, Pending>();
   private exitReason: string | undefined;
   private stderrTail = '';
+  private initialized = false;
 
   constructor(private readonly options: AppServerOptions) {
     super();
@@ -65,12 +77,17 @@ export class AppServer extends EventEmitter<{ notification: [method: string, par
     return this.child !== undefined && this.exitReason === undefined;
   }
 
+  /** The last lines the process wrote to stderr, without terminal escapes (for the operator's log). */
+  get stderr(): string {
+    return withoutAnsi(this.stderrTail).trim();
+  }
+
   /** Spawns the process and completes the `initialize` handshake. */
   async start(): Promise<Record<string, unknown>> {
     const child = spawn(this.options.bin, [...this.options.args, 'app-server'], { env: this.options.env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     child.on('error', (error) => this.onExit(`could not start ${this.options.bin}: ${error.message}`));
-    child.on('exit', (code, signal) => this.onExit(`codex app-server exited (${signal ?? `code ${code}`})${this.stderrTail ? `: ${this.stderrTail.trim().split('\n').at(-1)}` : ''}`));
+    child.on('exit', (code, signal) => this.onExit(`codex app-server exited (${signal ?? `code ${code}`})${this.startupError()}`));
     child.stdin.on('error', () => {}); // EPIPE after exit; the exit handler reports it
     child.stderr.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-2000);
@@ -81,17 +98,27 @@ export class AppServer extends EventEmitter<{ notification: [method: string, par
       capabilities: { experimentalApi: false },
     })) as Record<string, unknown>;
     this.send({ method: 'initialized' });
+    this.initialized = true;
     return result;
   }
 
-  /** Sends a request; resolves with its result, rejects with `AppServerError` or `AppServerExitedError`. */
+  /**
+   * Why a process that never answered `initialize` died: its last stderr line. Once running, its stderr is
+   * a log of unrelated things (sandbox warnings, other requests): callers never see it, the pool logs it.
+   */
+  private startupError(): string {
+    const last = this.initialized ? undefined : this.stderr.split('\n').at(-1);
+    return last ? `: ${last}` : '';
+  }
+
+  /** Sends a request; resolves with its result, rejects with `AppServerError`, `AppServerTimeoutError` or `AppServerExitedError`. */
   request<T = unknown>(method: string, params: unknown, timeoutMs = this.options.requestTimeoutMs): Promise<T> {
     if (this.exitReason !== undefined) return Promise.reject(new AppServerExitedError(this.exitReason));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new AppServerExitedError(`${method}: codex app-server did not answer within ${timeoutMs} ms`));
+        reject(new AppServerTimeoutError(`Codex did not answer ${method} within ${timeoutMs} ms ([performance] initial_response_timeout)`));
       }, timeoutMs);
       this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
       this.send({ id, method, params });

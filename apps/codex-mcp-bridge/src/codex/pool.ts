@@ -2,10 +2,16 @@ import { EventEmitter } from 'node:events';
 import { AppServer, AppServerExitedError, type AppServerOptions } from './app-server.js';
 import { ZERO_USAGE, type ThreadSettings, type TurnProgress, type TurnResult, type Usage } from './types.js';
 
-/** Where thread settings are kept so that a thread can be resumed on another process or after a restart. */
+/** What is kept of a thread: who started it (the only user who may continue it) and how. */
+export interface ThreadRecord {
+  owner: string;
+  settings: ThreadSettings;
+}
+
+/** Where threads are kept so that a thread can be resumed on another process or after a restart. */
 export interface ThreadDirectory {
-  save(threadId: string, settings: ThreadSettings): Promise<void>;
-  load(threadId: string): Promise<ThreadSettings | null>;
+  save(threadId: string, thread: ThreadRecord): Promise<void>;
+  load(threadId: string): Promise<ThreadRecord | null>;
 }
 
 /** Options of `CodexPool`. */
@@ -16,11 +22,25 @@ export interface PoolOptions extends AppServerOptions {
   idleThreadMs: number;
   /** `[performance] connection_pool_size`: threads kept loaded per process; beyond it the least recently used idle ones are unloaded. */
   maxThreadsPerProcess: number;
+  /** A process up this long is healthy: its next crash restarts it without backoff (default 30 s). */
+  healthyAfterMs?: number;
 }
 
-/** The thread named by `codex-reply` is not known here. */
+/** The thread named by `codex-reply` is not known here (or belongs to someone else: the answer is the same). */
 export class UnknownThreadError extends Error {
   override readonly name = 'UnknownThreadError';
+  constructor(threadId: string) {
+    super(`unknown thread ${threadId}: start one with the codex tool`);
+  }
+}
+
+/** Options of one turn. */
+export interface TurnOptions {
+  /** The turn is interrupted after this long. */
+  timeoutMs: number;
+  /** Aborting interrupts the turn (or drops it before it starts). */
+  signal?: AbortSignal;
+  onProgress?: (p: TurnProgress) => void;
 }
 
 interface Slot {
@@ -29,7 +49,13 @@ interface Slot {
   starts: number;
   server: AppServer | undefined;
   starting: Promise<AppServer> | undefined;
+  /** The restart backoff's pending wait, ended early by `close()`. */
+  backoff: { timer: NodeJS.Timeout; end: () => void } | undefined;
   restarts: number;
+  /** Crashes in a row without a healthy period between them: the restart backoff grows with them. */
+  crashes: number;
+  /** When the current process answered `initialize`. */
+  upSince: number;
   active: number;
   draining: boolean;
   lastExit: string | undefined;
@@ -42,12 +68,14 @@ interface LoadedThread {
   lastUsed: number;
   /** Cumulative token usage of the thread as app-server last reported it. */
   total: Usage | undefined;
-  /** Serialises turns: app-server runs one turn per thread at a time. */
-  queue: Promise<unknown>;
-  /** Turns queued or running on this thread; a busy thread is never unloaded. */
-  pending: number;
   /** Started but no turn yet: it has no rollout to resume from, so only idleness may unload it. */
   fresh: boolean;
+}
+
+/** The turns of one thread, queued or running: one at a time, resume included. */
+interface ThreadQueue {
+  tail: Promise<unknown>;
+  pending: number;
 }
 
 /** What `/api/v1/mcp/status` shows of a process. */
@@ -69,6 +97,17 @@ const usageOf = (breakdown: Record<string, number> | undefined): Usage | undefin
     reasoningTokens: breakdown.reasoningOutputTokens ?? 0,
   };
 
+/** A turn whose caller gave up while it waited behind another turn of its thread: it never starts. */
+const cancelledBeforeStart = (threadId: string): TurnResult => ({
+  threadId,
+  turnId: '',
+  status: 'interrupted',
+  text: '',
+  usage: { ...ZERO_USAGE },
+  durationMs: 0,
+  error: 'cancelled by the client',
+});
+
 const minus = (a: Usage, b: Usage | undefined): Usage =>
   b ? { inputTokens: a.inputTokens - b.inputTokens, cachedInputTokens: a.cachedInputTokens - b.cachedInputTokens, outputTokens: a.outputTokens - b.outputTokens, reasoningTokens: a.reasoningTokens - b.reasoningTokens } : a;
 
@@ -79,12 +118,28 @@ const minus = (a: Usage, b: Usage | undefined): Usage =>
 export class CodexPool extends EventEmitter<{ restart: [index: number, reason: string]; notification: [method: string, params: Record<string, unknown>] }> {
   private readonly slots: Slot[];
   private readonly threads = new Map<string, LoadedThread>();
+  /** Per thread id, not per loaded thread: two calls on an unloaded thread must not both resume it. */
+  private readonly queues = new Map<string, ThreadQueue>();
+  /** Replaced processes still closing; `close()` waits for them. */
+  private readonly retiring = new Set<Promise<void>>();
   private closed = false;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly options: PoolOptions) {
     super();
-    this.slots = Array.from({ length: options.size }, (_, index) => ({ index, starts: 0, server: undefined, starting: undefined, restarts: 0, active: 0, draining: false, lastExit: undefined }));
+    this.slots = Array.from({ length: options.size }, (_, index) => ({
+      index,
+      starts: 0,
+      server: undefined,
+      starting: undefined,
+      backoff: undefined,
+      restarts: 0,
+      crashes: 0,
+      upSince: 0,
+      active: 0,
+      draining: false,
+      lastExit: undefined,
+    }));
     this.sweeper = setInterval(() => this.releaseIdle(), Math.min(options.idleThreadMs, 60_000));
     this.sweeper.unref();
   }
@@ -111,9 +166,9 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     return (await this.ensure(this.pick())).request('account/read', {});
   }
 
-  /** The model a thread was started with, from the directory. */
-  async modelOf(threadId: string): Promise<string | undefined> {
-    return (await this.options.directory.load(threadId))?.model;
+  /** A thread's owner and settings, from the directory (null when unknown or expired). */
+  lookup(threadId: string): Promise<ThreadRecord | null> {
+    return this.options.directory.load(threadId);
   }
 
   /** The working directory a loaded thread was started in. */
@@ -121,8 +176,8 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     return this.threads.get(threadId)?.cwd;
   }
 
-  /** Starts a thread on the least busy process. */
-  async startThread(settings: ThreadSettings): Promise<string> {
+  /** Starts a thread for `owner` on the least busy process. */
+  async startThread(settings: ThreadSettings, owner: string): Promise<string> {
     const slot = this.pick();
     slot.starts++;
     let response: { thread: { id: string } };
@@ -142,22 +197,32 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
       slot.starts--;
     }
     const threadId = response.thread.id;
-    await this.options.directory.save(threadId, settings);
-    this.threads.set(threadId, { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: undefined, queue: Promise.resolve(), pending: 0, fresh: true });
+    await this.options.directory.save(threadId, { owner, settings });
+    this.threads.set(threadId, { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: undefined, fresh: true });
     this.trim(slot, threadId);
     return threadId;
   }
 
   /**
    * Runs one turn on a thread (resuming it first when its process is gone or it was released) and
-   * resolves when the turn completes, fails, or is interrupted by `signal` or the timeout.
+   * resolves when the turn completes, fails, or is interrupted by `signal` or the timeout. Turns of one
+   * thread run one after the other, each waiting for the previous one.
    */
-  async runTurn(threadId: string, prompt: string, options: { timeoutMs: number; signal?: AbortSignal; onProgress?: (p: TurnProgress) => void }): Promise<TurnResult> {
-    const thread = await this.locate(threadId);
-    thread.pending++;
-    thread.fresh = false;
-    const run = thread.queue.then(() => this.turn(threadId, thread, prompt, options)).finally(() => thread.pending--);
-    thread.queue = run.catch(() => {});
+  runTurn(threadId: string, prompt: string, options: TurnOptions): Promise<TurnResult> {
+    const queue = this.queues.get(threadId) ?? { tail: Promise.resolve(), pending: 0 };
+    this.queues.set(threadId, queue);
+    queue.pending++;
+    const run = queue.tail
+      .then(async () => {
+        if (options.signal?.aborted) return cancelledBeforeStart(threadId);
+        const thread = await this.locate(threadId);
+        thread.fresh = false;
+        return this.turn(threadId, thread, prompt, options);
+      })
+      .finally(() => {
+        if (--queue.pending === 0) this.queues.delete(threadId);
+      });
+    queue.tail = run.catch(() => {});
     return run;
   }
 
@@ -166,18 +231,7 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
    * may finish for up to `graceMs` before it is closed (a turn still running then fails with a clear error).
    */
   async restartAll(graceMs = 30_000): Promise<void> {
-    for (const slot of this.slots) {
-      slot.draining = true;
-      const deadline = Date.now() + graceMs;
-      while (slot.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      const old = slot.server;
-      slot.server = undefined;
-      slot.restarts++;
-      this.emit('restart', slot.index, 'restart requested');
-      await old?.close();
-      slot.draining = false;
-      if (!this.closed) await this.ensure(slot).catch(() => {});
-    }
+    for (const slot of this.slots) await this.replace(slot, 'restart requested', graceMs);
   }
 
   /** Kills one process (tests and operators use it to prove recovery). */
@@ -190,15 +244,22 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     clearInterval(this.sweeper);
     await Promise.all(
       this.slots.map(async (slot) => {
+        if (slot.backoff) {
+          clearTimeout(slot.backoff.timer);
+          slot.backoff.end();
+        }
         await slot.starting?.catch(() => undefined);
         await slot.server?.close();
       }),
     );
+    await Promise.all(this.retiring);
   }
 
+  /** The least busy process that is up; only when none is up, one that is (re)starting. */
   private pick(): Slot {
-    const candidates = this.slots.filter((s) => !s.draining);
-    const pool = candidates.length ? candidates : this.slots;
+    const usable = this.slots.filter((s) => !s.draining);
+    const up = usable.filter((s) => s.server?.alive);
+    const pool = up.length ? up : usable.length ? usable : this.slots;
     const load = (s: Slot): number => (s.active + s.starts) * 1000 + [...this.threads.values()].filter((t) => t.slot === s).length;
     return pool.reduce((best, s) => (load(s) < load(best) ? s : best));
   }
@@ -209,18 +270,30 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     slot.starting ??= (async () => {
       try {
         // Back off after repeated crashes so a binary that cannot start does not spin.
-        if (slot.restarts > 0) await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** Math.min(slot.restarts - 1, 7), 10_000)));
+        if (slot.crashes > 0) await this.backoff(slot, Math.min(100 * 2 ** Math.min(slot.crashes - 1, 7), 10_000));
+        if (this.closed) throw new AppServerExitedError('the bridge is shutting down');
         const server = new AppServer({ ...this.options });
         server.on('exit', (reason) => this.onExit(slot, server, reason));
         server.on('notification', (method, params) => this.emit('notification', method, params));
         await server.start();
         slot.server = server;
+        slot.upSince = Date.now();
         return server;
       } finally {
         slot.starting = undefined;
       }
     })();
     return slot.starting;
+  }
+
+  private backoff(slot: Slot, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const end = (): void => {
+        slot.backoff = undefined;
+        resolve();
+      };
+      slot.backoff = { timer: setTimeout(end, ms), end };
+    });
   }
 
   private onExit(slot: Slot, server: AppServer, reason: string): void {
@@ -230,20 +303,65 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     slot.lastExit = reason;
     if (this.closed) return;
     slot.restarts++;
-    this.options.log.warn({ process: slot.index, reason }, 'codex app-server exited; restarting');
+    // A crash after a healthy period starts a new series: the backoff is for crash loops, not for history.
+    if (Date.now() - slot.upSince >= (this.options.healthyAfterMs ?? 30_000)) slot.crashes = 0;
+    slot.crashes++;
+    this.options.log.warn({ process: slot.index, reason, stderr: server.stderr.split('\n').slice(-5).join('\n') }, 'codex app-server exited; restarting');
     this.emit('restart', slot.index, reason);
-    this.ensure(slot).catch((error: unknown) => this.options.log.error({ err: error, process: slot.index }, 'codex app-server restart failed'));
+    this.revive(slot);
+  }
+
+  /** Starts a slot's process again, and keeps trying (with the growing backoff) while it fails to start. */
+  private revive(slot: Slot): void {
+    this.ensure(slot).catch((error: unknown) => {
+      if (this.closed) return;
+      slot.crashes++;
+      this.options.log.error({ err: error, process: slot.index }, 'codex app-server restart failed');
+      this.revive(slot);
+    });
+  }
+
+  /**
+   * Replaces a slot's process: new turns avoid it, its running turns may finish for up to `graceMs`, then
+   * it is closed and a new one started.
+   */
+  private async replace(slot: Slot, reason: string, graceMs: number): Promise<void> {
+    slot.draining = true;
+    try {
+      const deadline = Date.now() + graceMs;
+      while (slot.active > 0 && Date.now() < deadline && !this.closed) await new Promise((r) => setTimeout(r, 50));
+      const old = slot.server;
+      slot.server = undefined;
+      slot.restarts++;
+      this.emit('restart', slot.index, reason);
+      if (old) {
+        const closing = old.close();
+        this.retiring.add(closing);
+        await closing.finally(() => this.retiring.delete(closing));
+      }
+    } finally {
+      slot.draining = false;
+    }
+    if (!this.closed) await this.ensure(slot).catch(() => this.revive(slot));
+  }
+
+  /** Replaces a process that no longer behaves (a turn that never ended after its interrupt), once. */
+  private recycle(slot: Slot, server: AppServer, reason: string): void {
+    if (this.closed || slot.draining || slot.server !== server) return;
+    this.options.log.warn({ process: slot.index, reason }, 'recycling a codex app-server');
+    this.replace(slot, reason, this.options.requestTimeoutMs).catch((error: unknown) => this.options.log.error({ err: error, process: slot.index }, 'codex app-server recycle failed'));
   }
 
   private async locate(threadId: string): Promise<LoadedThread> {
     const loaded = this.threads.get(threadId);
     if (loaded?.server.alive && loaded.slot.server === loaded.server) return loaded;
-    const settings = await this.options.directory.load(threadId);
-    if (!settings) throw new UnknownThreadError(`unknown thread ${threadId}: start one with the codex tool`);
+    const record = await this.options.directory.load(threadId);
+    if (!record) throw new UnknownThreadError(threadId);
+    const { settings } = record;
     const slot = this.pick();
     const server = await this.ensure(slot);
     await server.request('thread/resume', { threadId, model: settings.model, cwd: settings.cwd, sandbox: settings.sandbox, approvalPolicy: settings.approvalPolicy, config: settings.config ?? null });
-    const thread: LoadedThread = { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: this.threads.get(threadId)?.total, queue: Promise.resolve(), pending: 0, fresh: false };
+    const thread: LoadedThread = { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: this.threads.get(threadId)?.total, fresh: false };
     this.threads.set(threadId, thread);
     this.trim(slot, threadId);
     return thread;
@@ -252,7 +370,7 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
   /** Unloads the least recently used idle threads (but `keep`, about to run) of a process holding more than its share. */
   private trim(slot: Slot, keep: string): void {
     const loaded = [...this.threads.entries()].filter(([, t]) => t.slot === slot);
-    const idle = loaded.filter(([id, t]) => t.pending === 0 && !t.fresh && id !== keep).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
+    const idle = loaded.filter(([id, t]) => !this.queues.has(id) && !t.fresh && id !== keep).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
     for (const [id, thread] of idle.slice(0, Math.max(0, loaded.length - this.options.maxThreadsPerProcess))) this.unload(id, thread);
   }
 
@@ -263,10 +381,10 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
 
   private releaseIdle(): void {
     const cutoff = Date.now() - this.options.idleThreadMs;
-    for (const [id, thread] of this.threads) if (thread.lastUsed <= cutoff && thread.pending === 0) this.unload(id, thread);
+    for (const [id, thread] of this.threads) if (thread.lastUsed <= cutoff && !this.queues.has(id)) this.unload(id, thread);
   }
 
-  private async turn(threadId: string, thread: LoadedThread, prompt: string, options: { timeoutMs: number; signal?: AbortSignal; onProgress?: (p: TurnProgress) => void }): Promise<TurnResult> {
+  private async turn(threadId: string, thread: LoadedThread, prompt: string, options: TurnOptions): Promise<TurnResult> {
     const { server, slot } = thread;
     const started = performance.now();
     const before = thread.total;
@@ -278,8 +396,29 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     try {
       return await new Promise<TurnResult>((resolve, reject) => {
         let interruptReason: string | undefined;
+        let abandon: NodeJS.Timeout | undefined;
+        const result = (status: TurnResult['status'], why: string | undefined): TurnResult => ({
+          threadId,
+          turnId,
+          status,
+          text,
+          usage: thread.total ? minus(thread.total, before) : { ...ZERO_USAGE },
+          durationMs: Math.round(performance.now() - started),
+          error: why,
+        });
         const interrupt = (reason: string): void => {
-          interruptReason ??= reason;
+          if (interruptReason === undefined) {
+            interruptReason = reason;
+            // Codex confirms an interrupt with turn/completed. If that never comes, the turn must not hold its
+            // slot forever: give up on it, and replace the process that lost track of it.
+            abandon = setTimeout(() => {
+              cleanup();
+              // Its next turn resumes it on a process that is not being replaced.
+              if (this.threads.get(threadId) === thread) this.threads.delete(threadId);
+              this.recycle(slot, server, `a turn of thread ${threadId} did not end after its interrupt`);
+              resolve(result('interrupted', `${reason} (Codex did not confirm the interrupt within ${this.options.requestTimeoutMs} ms)`));
+            }, this.options.requestTimeoutMs);
+          }
           if (turnId) server.request('turn/interrupt', { threadId, turnId }).catch(() => {});
         };
         const timer = setTimeout(() => interrupt(`turn timed out after ${options.timeoutMs} ms`), options.timeoutMs);
@@ -287,6 +426,7 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
         options.signal?.addEventListener('abort', onAbort, { once: true });
         const cleanup = (): void => {
           clearTimeout(timer);
+          clearTimeout(abandon);
           options.signal?.removeEventListener('abort', onAbort);
           server.off('notification', onNotification);
           server.off('exit', onExit);
@@ -319,15 +459,8 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
             case 'turn/completed': {
               cleanup();
               const turn = params.turn as { id: string; status: TurnResult['status']; error?: { message?: string } | null };
-              resolve({
-                threadId,
-                turnId: turn.id,
-                status: turn.status,
-                text,
-                usage: thread.total ? minus(thread.total, before) : { ...ZERO_USAGE },
-                durationMs: Math.round(performance.now() - started),
-                error: interruptReason ?? turn.error?.message ?? error,
-              });
+              turnId = turn.id;
+              resolve(result(turn.status, interruptReason ?? turn.error?.message ?? error));
               break;
             }
           }

@@ -3,6 +3,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { CallContext, ToolOutcome } from '../bridge/bridge.js';
 import { ToolError } from '../bridge/bridge.js';
+import { withoutAnsi } from '../codex/app-server.js';
 import type { TurnProgress } from '../codex/types.js';
 
 /** What the MCP layer needs from the bridge: the two tools' logic. */
@@ -12,26 +13,62 @@ export interface CodexTools {
   reply(threadId: string, prompt: string, ctx: CallContext): Promise<ToolOutcome>;
 }
 
+/**
+ * Codex's JSON parser refuses a lone UTF-16 surrogate and nesting deeper than 128 levels by dropping the
+ * whole request unanswered: such arguments would hold a turn slot until the RPC timeout. They are refused
+ * here, naming the argument.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+const MALFORMED = 'is not well-formed Unicode text (it holds a lone UTF-16 surrogate)';
+
+/** Codex config overrides are a few levels deep (`model_providers.x.http_headers.y`); more is a mistake or an attack. */
+export const MAX_CONFIG_DEPTH = 8;
+
+/** Free text: any well-formed Unicode. */
+const text = () => z.string().refine((s) => !LONE_SURROGATE.test(s), { error: MALFORMED });
+/** A name or path: well-formed and without NUL (which no file name, model or id holds). */
+const name = () => text().refine((s) => !s.includes('\0'), { error: 'must not contain NUL characters' });
+
+/** What is wrong with a `config` value, or undefined: too deep, or a key or string that is not well-formed. */
+function configProblem(value: unknown, path: string[] = []): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? `${path.join('.')} ${MALFORMED}` : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (path.length >= MAX_CONFIG_DEPTH) return `is nested deeper than ${MAX_CONFIG_DEPTH} levels`;
+  for (const [key, child] of Object.entries(value)) {
+    if (LONE_SURROGATE.test(key) || key.includes('\0')) return `has a key that is not well-formed text (under ${path.join('.') || 'the top level'})`;
+    const problem = configProblem(child, [...path, key]);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
 const codexShape = {
-  prompt: z.string().min(1).describe('The task for Codex.'),
-  model: z.string().optional(),
-  profile: z.string().optional().describe('Codex config profile.'),
-  cwd: z.string().optional().describe('Working directory.'),
+  prompt: text().min(1).describe('The task for Codex.'),
+  model: name().optional(),
+  profile: name().optional().describe('Codex config profile.'),
+  cwd: name().optional().describe('Working directory.'),
   sandbox: z.enum(['read-only', 'workspace-write', 'danger-full-access']).optional(),
   'approval-policy': z.enum(['untrusted', 'on-failure', 'on-request', 'never']).optional(),
-  'base-instructions': z.string().optional(),
-  'developer-instructions': z.string().optional(),
+  'base-instructions': text().optional(),
+  'developer-instructions': text().optional(),
   'include-plan-tool': z.boolean().optional(),
-  config: z.record(z.string(), z.unknown()).optional().describe('Codex config overrides.'),
+  config: z
+    .record(z.string(), z.unknown())
+    .superRefine((value, ctx) => {
+      const problem = configProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional()
+    .describe(`Codex config overrides (at most ${MAX_CONFIG_DEPTH} levels deep).`),
 };
 /** Arguments of the `codex` tool. */
 export type CodexArgs = z.infer<z.ZodObject<typeof codexShape>>;
 
 const replyShape = {
-  threadId: z.string().min(1).optional().describe('Thread to continue.'),
-  conversationId: z.string().min(1).optional().describe('Alias of threadId.'),
-  sessionId: z.string().min(1).optional().describe('Alias of threadId.'),
-  prompt: z.string().min(1).describe('Your next message.'),
+  threadId: name().min(1).optional().describe('Thread to continue.'),
+  conversationId: name().min(1).optional().describe('Alias of threadId.'),
+  sessionId: name().min(1).optional().describe('Alias of threadId.'),
+  prompt: text().min(1).describe('Your next message.'),
 };
 
 const outputShape = {
@@ -49,12 +86,13 @@ function success(outcome: ToolOutcome): CallToolResult {
 
 function failure(error: unknown): CallToolResult {
   const message = error instanceof ToolError ? error.message : `internal error: ${error instanceof Error ? error.message : String(error)}`;
-  return { content: [{ type: 'text', text: message }], isError: true };
+  // Messages may quote Codex (model errors, exits); a client shows them as they are, so no terminal escapes.
+  return { content: [{ type: 'text', text: withoutAnsi(message) }], isError: true };
 }
 
 /**
  * An MCP server with the tools `codex` and `codex-reply`; it knows nothing of HTTP. `userOf` names the
- * caller of a request (from the `x-techsapo-user` header the gateway sets).
+ * caller of a request (from the `x-techsapo-user` header the gateway sets, believed only with the token).
  */
 export function createMcpServer(tools: CodexTools, version: string, userOf: (headers: Record<string, string | string[] | undefined> | undefined) => string): McpServer {
   const server = new McpServer({ name: 'techsapo-codex', version }, { capabilities: { logging: {} } });

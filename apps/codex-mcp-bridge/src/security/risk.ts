@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Config } from '@techsapo/config';
+import { parse, type Word } from './shell.js';
 
 /** How much harm an approved action can do: read-only, writes inside the workspace, or anything beyond. */
 export type Risk = 'low' | 'medium' | 'high';
@@ -17,16 +18,37 @@ export interface FileChangeInput {
 }
 
 type Part = [Risk, string];
-interface Word { text: string; dynamic: boolean; quoted: boolean }
-interface Simple { words: Word[]; redirects: { op: string; target: Word }[]; piped: boolean }
-interface Ctx { cwd: string | null; roots: string[] }
+interface Ctx { cwd: string | null; roots: string[]; codexHome: string | null }
+/** Options of `assessCommand`. */
+export interface CommandContext {
+  /** Codex's home (auth, config, every thread's history): reading it is high risk wherever it is. */
+  codexHome?: string | undefined;
+}
 
 const LEVELS: Risk[] = ['low', 'medium', 'high'];
-const OPS = ['&&', '||', '|&', ';;', '<<<', '<<-', '<<', '<(', '>(', '>>', '>|', '>&', '&>>', '&>', '<&', '<>', ';', '|', '&', '(', ')', '<', '>', '\n'];
-const SEPARATORS = new Set(['&&', '||', '|&', ';;', ';', '|', '&', '(', ')', '\n']);
 const WRITE_REDIRECTS = new Set(['>', '>>', '>|', '&>', '&>>', '<>', '>&']);
 const set = (words: string): Set<string> => new Set(words.split(' '));
-const READ_ONLY = set('ls ll cat head tail grep egrep fgrep rg ag ack pwd echo printf wc which whereis type stat file tree less more du df diff cmp basename dirname realpath readlink date whoami id uname hostname true false test [ [[ jq nl od hexdump md5sum sha1sum sha256sum sha512sum cksum column ps printenv env cut tr paste rev fold tac strings seq sleep wait : export unset set read uniq sort awk gawk find sed');
+const READ_ONLY = set('ls ll cat head tail grep egrep fgrep rg ag ack pwd echo printf wc which whereis type stat file tree less more du df diff cmp basename dirname realpath readlink date whoami id uname hostname true false test [ [[ jq yq nl od hexdump xxd base64 base32 comm join md5sum sha1sum sha256sum sha512sum cksum column ps printenv env cut tr paste rev fold tac strings seq sleep wait : export unset set read uniq sort awk gawk find sed');
+/** Programs that print what is in the files they are given (not just names, sizes or hashes). */
+const READERS = set(
+  'cat tac head tail less more nl od hexdump xxd strings base64 base32 grep egrep fgrep rg ag ack ' +
+    'cut paste sort uniq comm join awk gawk sed jq yq diff cmp column fold rev',
+);
+/** Readers whose first operand is a pattern or a program unless `-e`/`-f` gives it. */
+const PATTERN_FIRST = set('grep egrep fgrep rg ag ack sed awk gawk jq yq');
+/** Options of each reader that take a value which is not a file (`head -n 20`, `cut -d :`, `grep -e PATTERN`). */
+const GREP_VALUES = '-e -m -A -B -C -d -D --regexp --max-count --context --after-context --before-context';
+const VALUE_OPTIONS: Record<string, Set<string>> = Object.fromEntries(Object.entries({
+  head: '-n -c', tail: '-n -c', cut: '-d -f -c -b', sort: '-t -k -S -T', uniq: '-f -s -w', join: '-t -j -1 -2 -o',
+  paste: '-d', column: '-s -c -o', fold: '-w', nl: '-s -w -b -v -i', od: '-A -t -N -j', hexdump: '-n -s -e',
+  xxd: '-l -s -c -g', strings: '-n -t', base64: '-w', base32: '-w', diff: '-U -C',
+  grep: GREP_VALUES, egrep: GREP_VALUES, fgrep: GREP_VALUES,
+  rg: '-e -g -t -T -m -A -B -C -M -j --regexp --glob --type --max-count', ag: '-A -B -C -m -G', ack: '-A -B -C -m',
+  sed: '-e -l', awk: '-F -v', gawk: '-F -v', jq: '--arg --argjson --slurpfile --rawfile --indent', yq: '--arg --indent',
+}).map(([name, options]) => [name, set(options)]));
+/** Variables whose values are not secrets: `printenv PATH` stays low. */
+const PLAIN_VARIABLES =
+  /^(PATH|HOME|USER|LOGNAME|SHELL|PWD|OLDPWD|LANG|LANGUAGE|LC_[A-Z]+|TERM|TZ|TMPDIR|HOSTNAME|EDITOR|PAGER|SHLVL|COLUMNS|LINES|NODE_ENV|CI)$/;
 const SHELLS = set('sh bash zsh dash ksh fish');
 const INTERPRETERS = set('python python3 node ruby perl php deno lua');
 const NETWORK = set('curl wget nc ncat netcat telnet ssh scp sftp ftp socat aria2c http https gh');
@@ -44,110 +66,15 @@ const PUBLISH = set('publish unpublish push upload deploy login adduser');
 const VERSION_FLAGS = set('--version -v -V --help -h');
 const CREDENTIALS = /(^|\/)(\.ssh|\.aws|\.gnupg|\.kube|\.docker)(\/|$)|(^|\/)(\.netrc|\.pgpass|id_rsa|id_ed25519|id_ecdsa)$|^\/etc\/(shadow|gshadow|sudoers)/;
 const GIT_INTERNALS = /(^|\/)\.git\/(hooks\/|config$)/;
-
-/** Index just past the `)` that closes the `(` at `open`, skipping quoted text. */
-function closeParen(s: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < s.length; i++) {
-    const c = s[i];
-    if (c === '\\') i++;
-    else if (c === "'" || c === '"') { i = s.indexOf(c, i + 1); if (i < 0) break; }
-    else if (c === '(') depth++;
-    else if (c === ')' && --depth === 0) return i + 1;
-  }
-  throw new Error('unbalanced parentheses');
-}
-
-/** Splits a shell line into simple commands (words + redirections); `subs` gets every command substitution. */
-function parse(s: string): { cmds: Simple[]; subs: string[] } {
-  const cmds: Simple[] = [];
-  const subs: string[] = [];
-  const heredocs: Word[] = [];
-  let cmd: Simple = { words: [], redirects: [], piped: false };
-  let word: Word | null = null;
-  let redirect: string | null = null;
-  const add = (text: string, dynamic = false, quoted = false): void => {
-    word ??= { text: '', dynamic: false, quoted: false };
-    word.text += text;
-    word.dynamic ||= dynamic;
-    word.quoted ||= quoted;
-  };
-  const end = (): void => {
-    if (word && redirect) cmd.redirects.push({ op: redirect, target: word });
-    else if (word) cmd.words.push(word);
-    if (word && (redirect === '<<' || redirect === '<<-')) heredocs.push(word);
-    if (word) redirect = null;
-    word = null;
-  };
-  // Substitutions stay verbatim in the word so that `bash -c "$(...)"` can be re-read when unwrapped.
-  const dollar = (i: number): number => {
-    const j = s[i] === '`' ? s.indexOf('`', i + 1) + 1 : s[i + 1] === '(' ? closeParen(s, i + 1) : i + 1;
-    if (j === 0) throw new Error('unterminated backtick');
-    if (s[i] === '`') subs.push(s.slice(i + 1, j - 1));
-    else if (s[i + 1] === '(' && s[i + 2] !== '(') subs.push(s.slice(i + 2, j - 1));
-    add(s.slice(i, j), true);
-    return j;
-  };
-  let i = 0;
-  while (i < s.length) {
-    const c = s[i] ?? '';
-    if (c === '\\') { if (s[i + 1] !== '\n') add(s[i + 1] ?? '', false, true); i += 2; continue; }
-    if (c === "'") {
-      const j = s.indexOf("'", i + 1);
-      if (j < 0) throw new Error('unterminated quote');
-      add(s.slice(i + 1, j), false, true);
-      i = j + 1;
-      continue;
-    }
-    if (c === '"') {
-      for (add('', false, true), i++; i < s.length && s[i] !== '"';) {
-        if (s[i] === '\\' && '"\\$`\n'.includes(s[i + 1] ?? '_')) { add(s[i + 1] ?? ''); i += 2; }
-        else if (s[i] === '$' || s[i] === '`') i = dollar(i);
-        else add(s[i++] ?? '');
-      }
-      if (i++ >= s.length) throw new Error('unterminated quote');
-      continue;
-    }
-    if (c === '$' || c === '`') { i = dollar(i); continue; }
-    if (c === ' ' || c === '\t') { end(); i++; continue; }
-    if (c === '#' && !word) { while (i < s.length && s[i] !== '\n') i++; continue; }
-    const op = OPS.find((o) => s.startsWith(o, i));
-    if (!op) { add(c); i++; continue; }
-    const fd = word as Word | null; // assigned inside closures, which narrowing does not see
-    if ((c === '<' || c === '>') && fd && !fd.quoted && /^\d+$/.test(fd.text)) word = null; // `2>`: a file descriptor
-    else end();
-    i += op.length;
-    if (op === '<(' || op === '>(') {
-      const j = closeParen(s, i - 1);
-      subs.push(s.slice(i, j - 1));
-      add(s.slice(i - 2, j), true);
-      i = j;
-    } else if (SEPARATORS.has(op)) {
-      if (cmd.words.length || cmd.redirects.length) cmds.push(cmd);
-      cmd = { words: [], redirects: [], piped: op === '|' || op === '|&' };
-      redirect = null;
-    } else redirect = op;
-    // A here-document body is data, not commands: skip it (only its substitutions run).
-    for (let doc = op === '\n' ? heredocs.shift() : undefined; doc; doc = heredocs.shift()) {
-      for (let eol = 0; eol >= 0 && i < s.length;) {
-        eol = s.indexOf('\n', i);
-        const line = s.slice(i, eol < 0 ? s.length : eol);
-        i = eol < 0 ? s.length : eol + 1;
-        if (line.replace(/^\t+/, '') === doc.text) break;
-        if (!doc.quoted) for (const m of line.matchAll(/\$\(([^()]*)\)|`([^`]*)`/g)) subs.push(m[1] ?? m[2] ?? '');
-      }
-    }
-  }
-  end();
-  if (cmd.words.length || cmd.redirects.length) cmds.push(cmd);
-  return { cmds, subs };
-}
+/** Another process's environment, command line, memory or files, as /proc shows them (`/proc/<pid>/environ`). */
+const PROC_SECRETS =
+  /\/proc\/[^/\s]*\/(?:task\/[^/\s]*\/)?(?:environ|cmdline|mem|auxv|root|cwd|fd|fdinfo|map_files)(?![\w-])/;
 
 function where(p: Word, ctx: Ctx): 'inside' | 'outside' | 'unknown' | 'device' {
   if (p.dynamic || (ctx.cwd === null && !p.text.startsWith('/') && !p.text.startsWith('~'))) return 'unknown';
   if (p.text.startsWith('~')) return 'outside';
   const abs = path.posix.resolve(ctx.cwd ?? '/', p.text);
-  if (/^\/dev\/(null|stdout|stderr|tty|fd\/\d+)$/.test(abs)) return 'device';
+  if (/^\/dev\/(null|zero|u?random|stdin|stdout|stderr|tty|fd\/\d+)$/.test(abs)) return 'device';
   return ctx.roots.some((r) => abs === r || abs.startsWith(r === '/' ? r : `${r}/`)) ? 'inside' : 'outside';
 }
 
@@ -160,6 +87,70 @@ function touches(p: Word, ctx: Ctx, verb: string): Part {
   if (GIT_INTERNALS.test(abs)) return ['high', `${verb} git hooks or config, which run later commands: ${p.text}`];
   if (verb === 'deletes' && ctx.roots.includes(abs)) return ['high', `deletes a whole workspace root: ${p.text}`];
   return ['medium', `${verb} inside the workspace`];
+}
+
+/** Why a word names a secret wherever it is (credentials, a process's environment, Codex's home), if it does. */
+function secretTarget(p: Word, ctx: Ctx): string | undefined {
+  if (CREDENTIALS.test(p.text)) return `touches credentials: ${p.text}`;
+  if (PROC_SECRETS.test(p.text)) return `reads a process's environment or memory: ${p.text}`;
+  if (/\$\{?CODEX_HOME\b/.test(p.text)) return `touches Codex's home (its auth and every thread): ${p.text}`;
+  if (p.dynamic || (ctx.cwd === null && !p.text.startsWith('/'))) return undefined;
+  const abs = path.posix.resolve(ctx.cwd ?? '/', p.text);
+  if (abs !== p.text && (CREDENTIALS.test(abs) || PROC_SECRETS.test(abs))) {
+    return `touches credentials or a process's environment: ${p.text}`;
+  }
+  const home = ctx.codexHome;
+  const inHome = home !== null && (abs === home || abs.startsWith(`${home}/`));
+  return inHome ? `touches Codex's home (its auth and every thread): ${p.text}` : undefined;
+}
+
+/** High for a read outside the roots or of a path that cannot be resolved; nothing for a read inside. */
+function reads(p: Word, ctx: Ctx, verb = 'reads'): Part[] {
+  const at = where(p, ctx);
+  if (at === 'unknown') return [['high', `${verb} an unresolved path: ${p.text}`]];
+  if (at === 'outside') return [['high', `${verb} outside the workspace: ${p.text}`]];
+  return [];
+}
+
+/** The files a reader prints: its operands, less a leading pattern or program and the values of its options. */
+function readTargets(name: string, args: Word[]): Word[] {
+  const files: Word[] = [];
+  let programGiven = false;
+  let options = true;
+  for (let k = 0; k < args.length; k++) {
+    const a = args[k] as Word;
+    if (options && a.text === '--') { options = false; continue; }
+    if (!options || !a.text.startsWith('-') || a.text === '-') { if (a.text !== '-') files.push(a); continue; }
+    if (/^-[ef]$|^--(regexp|file|expression|from-file)(=|$)/.test(a.text)) programGiven = true;
+    if (VALUE_OPTIONS[name]?.has(a.text)) k += /^--arg/.test(a.text) ? 2 : 1;
+    const value = /^--?[\w-]+=(.+)$/.exec(a.text)?.[1];
+    if (value !== undefined && /^[/~]/.test(value)) files.push({ ...a, text: value });
+  }
+  const listsFiles = name === 'rg' && args.some((a) => a.text === '--files');
+  return PATTERN_FIRST.has(name) && !programGiven && !listsFiles ? files.slice(1) : files;
+}
+
+/** `printenv`, `env`, `set`, `export -p`, `declare -p`: what prints the environment (or names a secret in it). */
+function printsEnvironment(name: string, args: Word[], plain: Word[]): Part | undefined {
+  const flags = args.filter((a) => a.text.startsWith('-')).map((a) => a.text);
+  const secretNames = plain.filter((a) => a.dynamic || !PLAIN_VARIABLES.test(a.text)).map((a) => a.text);
+  if (name === 'env' || (name === 'printenv' && plain.length === 0)) {
+    return ['high', `prints the whole environment (${name}), which may hold credentials`];
+  }
+  if (name === 'printenv') {
+    if (!secretNames.length) return undefined;
+    return ['high', `prints environment variables that may hold credentials: ${secretNames.join(' ')}`];
+  }
+  if (name === 'set' && args.length === 0) return ['high', 'prints every shell variable (set)'];
+  if (['export', 'declare', 'typeset', 'readonly'].includes(name)) {
+    const functionsOnly = flags.length > 0 && flags.every((f) => /^-[fF]+$/.test(f));
+    if (plain.length === 0 && !functionsOnly) return ['high', `prints shell variables (${[name, ...flags].join(' ')})`];
+    const printing = name !== 'export' && flags.some((f) => /^-\w*p/.test(f));
+    if (printing && secretNames.length) return ['high', `prints shell variables (${name} -p)`];
+  }
+  const withEnvironments = (a: Word): boolean => /^[a-zA-Z]*e[a-zA-Z]*$/.test(a.text) || /environ/.test(a.text);
+  if (name === 'ps' && args.some(withEnvironments)) return ['high', 'prints the environments of processes (ps e)'];
+  return undefined;
 }
 
 /** Medium for tools that may write to their working directory; high when that directory is outside the roots. */
@@ -188,7 +179,9 @@ function assessLine(line: string, ctx: Ctx, depth: number): Part[] {
   if (/\(\s*\)\s*\{/.test(line)) parts.push(['medium', 'defines a shell function']);
   for (const cmd of parsed.cmds) {
     for (const { op, target } of cmd.redirects) {
-      if (CREDENTIALS.test(target.text)) parts.push(['high', `touches credentials: ${target.text}`]);
+      const secret = secretTarget(target, ctx);
+      if (secret) parts.push(['high', secret]);
+      if (op === '<') parts.push(...reads(target, ctx));
       if (WRITE_REDIRECTS.has(op) && !(op === '>&' && /^(\d+|-)$/.test(target.text))) parts.push(touches(target, ctx, 'redirects output to'));
     }
     parts.push(...assessArgv(cmd.words, ctx, cmd.piped, depth));
@@ -200,13 +193,16 @@ function assessArgv(words: Word[], ctx: Ctx, piped: boolean, depth: number): Par
   let argv = words;
   while (argv[0] && (/^[A-Za-z_]\w*=/.test(argv[0].text) || KEYWORDS.has(argv[0].text))) argv = argv.slice(1);
   if (['for', 'case', 'select'].includes(argv[0]?.text ?? '')) return [['low', 'loop or case header']];
+  const wrappers: string[] = [];
   for (let name = path.posix.basename(argv[0]?.text ?? ''); WRAPPERS.has(name) && argv.length > 1; name = path.posix.basename(argv[0]?.text ?? '')) {
     if (name === 'command' && /^-[vV]$/.test(argv[1]?.text ?? '')) return [['low', 'looks up a command']];
+    wrappers.push(name);
     let k = 1;
     while (k < argv.length && ((argv[k]?.text.startsWith('-') ?? false) || (name === 'env' && /^\w+=/.test(argv[k]?.text ?? '')))) k += WRAPPER_VALUE_OPTS.has(argv[k]?.text ?? '') ? 2 : 1;
     argv = argv.slice(name === 'timeout' ? k + 1 : k);
   }
   const head = argv[0];
+  if (!head && wrappers.at(-1) === 'env') return [printsEnvironment('env', [], []) as Part];
   if (!head) return words.length ? [['low', 'sets variables']] : [];
   if (head.dynamic) return [['high', `runs a computed command: ${head.text}`]];
   const name = path.posix.basename(head.text);
@@ -217,13 +213,25 @@ function assessArgv(words: Word[], ctx: Ctx, piped: boolean, depth: number): Par
   const c = SHELLS.has(name) ? args.findIndex((a) => /^-[a-z]*c[a-z]*$/.test(a.text)) : -1;
   const script = c < 0 ? undefined : args[c + 1];
   if (script) return assessLine(script.text, ctx, depth + 1);
-  const parts: Part[] = args.filter((a) => CREDENTIALS.test(a.text)).map((a) => ['high', `touches credentials: ${a.text}`]);
+  const parts: Part[] = args.flatMap((a): Part[] => {
+    const why = secretTarget(a, ctx);
+    return why ? [['high', why]] : [];
+  });
+  const dump = printsEnvironment(name, args, plain);
+  if (dump) parts.push(dump);
+  if (READERS.has(name)) {
+    parts.push(...readTargets(name, args).flatMap((p) => reads(p, ctx)));
+    if (wrappers.includes('xargs')) parts.push(['medium', `reads files named by its input (xargs ${name})`]);
+  }
   if (SHELLS.has(name)) {
     return [...parts, piped && (sub === '' || sub === '-') ? ['high', `pipes into a shell (${name})`] : mayWrite(`a ${name} script`, ctx)];
   }
   if (INTERPRETERS.has(name) && piped && !flags.some((f) => /^-[cem]$|^--eval/.test(f)) && (sub === '' || sub === '-')) return [...parts, ['high', `pipes into an interpreter (${name})`]];
   if (name === 'eval') return [...parts, ['high', 'evaluates generated code']];
-  if (name === 'source' || name === '.') return [...parts, args.some((a) => a.dynamic) ? ['high', 'sources generated code'] : mayWrite(`source ${sub}`, ctx)];
+  if (name === 'source' || name === '.') {
+    const sourced = plain[0] ? reads(plain[0], ctx, 'sources') : [];
+    return [...parts, ...sourced, args.some((a) => a.dynamic) ? ['high', 'sources generated code'] : mayWrite(`source ${sub}`, ctx)];
+  }
   if (NETWORK.has(name)) return [...parts, ['high', `uses the network (${name})`]];
   if (PRIVILEGED.has(name)) return [...parts, ['high', `needs privileges or changes the system (${name})`]];
   if (DESTRUCTIVE.has(name) || name.startsWith('mkfs')) return [...parts, ['high', `can destroy data or processes (${name})`]];
@@ -240,6 +248,10 @@ function assessArgv(words: Word[], ctx: Ctx, piped: boolean, depth: number): Par
     const paths = dest ? [dest] : ['cp', 'ln', 'install', 'rsync'].includes(name) ? plain.slice(-1) : plain;
     const verb = ['rm', 'rmdir', 'unlink', 'shred'].includes(name) ? 'deletes' : name === 'mv' ? 'moves' : 'writes';
     if (name === 'tee' && paths.length === 0) return [...parts, ['low', 'reads only (tee)']];
+    if (['cp', 'install', 'rsync', 'ln'].includes(name)) {
+      const sources = dest ? plain.filter((p) => p !== dest) : plain.slice(0, -1);
+      parts.push(...sources.flatMap((p) => reads(p, ctx, name === 'ln' ? 'links to' : 'copies from')));
+    }
     return [...parts, ...(paths.length ? paths.map((p) => touches(p, ctx, verb)) : [mayWrite(name, ctx)])];
   }
   if (name === 'git') return [...parts, ...assessGit(args, ctx)];
@@ -296,8 +308,17 @@ function summarize(parts: Part[]): Assessment {
  * argv array. The risk is the highest of its parts (`&&` chains, pipes, substitutions, redirections); relative
  * paths resolve against `cwd` (and later `cd`s), and "inside" means inside one of `workspaceRoots`.
  */
-export function assessCommand(command: string | readonly string[], cwd: string, workspaceRoots: readonly string[]): Assessment {
-  const ctx: Ctx = { cwd: path.posix.resolve(cwd), roots: workspaceRoots.map((r) => path.posix.resolve(r)) };
+export function assessCommand(
+  command: string | readonly string[],
+  cwd: string,
+  workspaceRoots: readonly string[],
+  options: CommandContext = {},
+): Assessment {
+  const ctx: Ctx = {
+    cwd: path.posix.resolve(cwd),
+    roots: workspaceRoots.map((r) => path.posix.resolve(r)),
+    codexHome: options.codexHome ? path.posix.resolve(options.codexHome) : null,
+  };
   const parts = typeof command === 'string'
     ? assessLine(command, ctx, 0)
     : assessArgv(command.map((text) => ({ text, dynamic: false, quoted: true })), ctx, false, 0);
@@ -311,7 +332,7 @@ export function assessCommand(command: string | readonly string[], cwd: string, 
  */
 export function assessFileChanges(changes: readonly FileChangeInput[], workspaceRoots: readonly string[], cwd?: string): Assessment {
   const roots = workspaceRoots.map((r) => path.posix.resolve(r));
-  const ctx: Ctx = { cwd: cwd ?? roots[0] ?? null, roots };
+  const ctx: Ctx = { cwd: cwd ?? roots[0] ?? null, roots, codexHome: null };
   const parts = changes.flatMap((change): Part[] => {
     const kind = typeof change.kind === 'string' ? change.kind : change.kind.type;
     const move = change.movePath ?? (typeof change.kind === 'object' && 'move_path' in change.kind ? change.kind.move_path : null);

@@ -62,7 +62,7 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{ bridge: CodexBridge; pool: C
   });
 
   app.post('/restart', { schema: schemas.restart }, async (request, reply) => {
-    bridge.audit('restart', { requestedBy: request.headers['x-techsapo-user'] ?? 'anonymous' });
+    bridge.audit('restart', { requestedBy: request.userId });
     pool.restartAll().catch((error: unknown) => request.log.error({ err: error }, 'restart failed'));
     return reply.code(202).send({ restarting: true });
   });

@@ -40,7 +40,10 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   }
   if (status >= 500) request.log.warn({ err: error }, error.message);
   const code = FASTIFY_CODES[error.code] ?? error.code ?? 'ERROR';
-  return reply.code(status).send({ error: { code, message: error.message } });
+  const message = code === 'UNSUPPORTED_MEDIA_TYPE'
+    ? `send the body as application/json (got ${request.headers['content-type'] ?? 'no content-type'})`
+    : error.message;
+  return reply.code(status).send({ error: { code, message } });
 }
 
 /** 404 for routes that do not exist, in the same shape. */

@@ -66,6 +66,6 @@ describe('cross-site requests', () => {
     await build();
     const res = await app.inject({ method: 'POST', url: '/restart', headers: { 'content-type': 'text/plain' }, payload: 'x' });
     expect(res.statusCode).toBe(415);
-    expect(res.json().error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(res.json().error).toEqual({ code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send the body as application/json (got text/plain)' });
   });
 });

@@ -5,7 +5,10 @@ import { existsSync } from 'node:fs';
 
 const problems = [];
 const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 20 || (major === 20 && minor < 19)) problems.push(`Node ${process.versions.node} is too old: install Node 20.19 or newer.`);
+// `npm ci` installs Node 24 (the root devDependency `node`) and npm scripts put it first on PATH.
+if (major < 24 || (major === 24 && minor < 11)) {
+  problems.push(`Node ${process.versions.node} is too old: run through npm scripts after \`npm ci\` (they use the pinned Node 24), or install Node 24 LTS.`);
+}
 if (!existsSync(new URL('../node_modules/.bin/turbo', import.meta.url))) problems.push('Dependencies are not installed: run `npm ci` first.');
 const redisBin = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 const hasRedis = spawnSync(redisBin, ['--version'], { stdio: 'ignore' }).status === 0;
@@ -25,3 +28,4 @@ if (problems.length) {
   console.error(`Cannot run the tests yet:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   process.exit(1);
 }
+console.log(`Running on Node ${process.versions.node}`);

@@ -122,4 +122,22 @@ describe('ApprovalCenter', () => {
     ]);
     expect(records[0]?.reasons.join(' ')).toContain("Codex's home");
   });
+
+  it('never accepts by itself a request that names no command (a stdin write, a network access)', async () => {
+    const records: ApprovalRecord[] = [];
+    const center = new ApprovalCenter({
+      policy, // workspace writes (medium) are accepted automatically here
+      riskAssessment: true,
+      isCi: false,
+      timeoutMs: 1000,
+      workspaceOf: () => '/work/repo',
+      onDecision: (record) => records.push(record),
+      log: silent,
+    });
+    const answer = await center.handle('item/commandExecution/requestApproval', {
+      threadId: 't', turnId: 'u', kind: 'writeStdin', networkApprovalContext: { host: 'example.com', protocol: 'https' },
+    });
+    expect(answer).toEqual({ decision: 'decline' });
+    expect(records[0]).toMatchObject({ risk: 'high', decision: 'decline', reasons: ['names no command (writeStdin)'] });
+  });
 });

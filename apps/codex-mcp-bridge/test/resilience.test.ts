@@ -76,7 +76,7 @@ describe('resilience', () => {
     env.fake().script({ type: 'message', text: 'ok', usage: { input_tokens: 10, output_tokens: 5 } });
     await client.callTool({ name: 'codex', arguments: { prompt: 'count me' } });
     const s = await status(bridge.url);
-    expect(s).toMatchObject({ state: 'ready', codexVersion: '0.169.0', authMode: 'model-provider', activeSessions: 0, queueSize: 0, mcpSessions: 1 });
+    expect(s).toMatchObject({ state: 'ready', codexVersion: '0.171.0', authMode: 'model-provider', activeSessions: 0, queueSize: 0, mcpSessions: 1 });
     expect(s.processes).toHaveLength(2);
     expect(s.memoryMb.codex).toBeGreaterThan(10);
     expect(s.memoryMb.total).toBeCloseTo(s.memoryMb.bridge + s.memoryMb.codex, 0);

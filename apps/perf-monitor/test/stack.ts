@@ -66,8 +66,10 @@ export async function startBridgeStack(): Promise<BridgeStack> {
       LOG_LEVEL: 'warn',
       INTERNAL_API_TOKEN: STACK_TOKEN,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // Piped, not inherited: a bridge left running by a failed test must not hold the runner's stderr open.
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  bridge.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
   await waitHealthy(bridgeUrl, bridge);
   const client = new Client({ name: 'perf-test', version: '1' });
   const requestInit = { headers: internalHeaders(STACK_TOKEN) };

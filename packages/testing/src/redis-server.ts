@@ -67,6 +67,19 @@ async function waitForPing(url: string, child: ChildProcess, deadlineMs: number)
   }
 }
 
+/** Servers started by this process and still running. */
+const live = new Set<ChildProcess>();
+let exitHooked = false;
+
+/** A test that fails before its `close()` would leave its redis-server running: kill what is left when we exit. */
+function killLeftoversOnExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => {
+    for (const proc of live) proc.kill('SIGKILL');
+  });
+}
+
 /**
  * Starts a fresh `redis-server` (from PATH, or `REDIS_SERVER_BIN`) on a free port, with no persistence,
  * in a temporary directory. Each test file gets its own server, so no test flushes another's data.
@@ -89,6 +102,7 @@ export async function startRedisServer(): Promise<TestRedis> {
       close: async () => {},
     };
   }
+  killLeftoversOnExit();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'techsapo-redis-'));
   const url = `redis://127.0.0.1:${port}`;
@@ -98,9 +112,13 @@ export async function startRedisServer(): Promise<TestRedis> {
     const proc = spawn(
       redisServerBin(),
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
+      // stderr piped, not inherited: a server left running must not hold the test runner's pipe open.
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
+    proc.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
     child = proc;
+    live.add(proc);
+    proc.once('exit', () => live.delete(proc));
     await waitForPing(url, proc, 10_000);
   };
 

@@ -85,7 +85,10 @@ export class ApprovalCenter {
       const command = String(params.command ?? '');
       summary = this.mask(command);
       const cwd = String(params.cwd ?? workspace);
-      assessment = assessCommand(command, cwd, [workspace], { codexHome: this.options.codexHome });
+      // A request without a command (a stdin write, a network access) cannot be judged: never automatic.
+      assessment = command.trim()
+        ? assessCommand(command, cwd, [workspace], { codexHome: this.options.codexHome })
+        : { risk: 'high', reasons: [`names no command (${String(params.kind ?? 'unknown kind')})`] };
     } else if (method === 'item/fileChange/requestApproval') {
       kind = 'file_change';
       const changes = this.fileChanges.get(String(params.itemId)) ?? [];

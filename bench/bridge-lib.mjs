@@ -6,8 +6,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 // ---- child processes: each in its own process group, so killing the group also ends what it spawned ----
-const groups = new Set(), cleanups = [];
-let stopping = false, stopped;
+const groups = new Set(),
+  cleanups = [];
+let stopping = false,
+  stopped;
 
 /** Spawns a child in its own process group; unless `mayExit`, its exit before stopAll() fails the bench. */
 export function start(name, cmd, args, opts = {}) {
@@ -28,9 +30,15 @@ async function stop() {
   for (const fn of cleanups.reverse()) await Promise.race([fn().catch(() => {}), sleep(3000)]);
   // Last started first (the bridge before its Redis): SIGTERM the group, wait for it, then SIGKILL what is left.
   for (const pgid of [...groups].reverse()) {
-    try { process.kill(-pgid, 'SIGTERM'); } catch { groups.delete(pgid); }
+    try {
+      process.kill(-pgid, 'SIGTERM');
+    } catch {
+      groups.delete(pgid);
+    }
     for (let i = 0; i < 120 && groups.has(pgid); i++) await sleep(100); // the bridge drains up to 10 s
-    try { process.kill(-pgid, 'SIGKILL'); } catch {}
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {}
   }
 }
 export function fail(error) {
@@ -42,42 +50,74 @@ process.on('SIGTERM', () => stopAll().finally(() => process.exit(143)));
 process.on('unhandledRejection', fail);
 process.on('uncaughtException', fail);
 // Last resort (process.exit elsewhere): no child group outlives us.
-process.on('exit', () => { for (const pgid of groups) try { process.kill(-pgid, 'SIGKILL'); } catch {} });
+process.on('exit', () => {
+  for (const pgid of groups)
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {}
+});
 
 // ---- small helpers ------------------------------------------------------------------------------------
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const sh = (cmd, args) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout?.trim() ?? '';
-export const freePort = () => new Promise((resolve, reject) => {
-  const srv = createServer().on('error', reject);
-  srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
+export const freePort = () =>
+  new Promise((resolve, reject) => {
+    const srv = createServer().on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
 export async function waitUntil(what, check, timeoutMs = 30_000) {
   for (const deadline = Date.now() + timeoutMs; ; await sleep(100)) {
-    try { if (await check()) return; } catch { /* not yet */ }
+    try {
+      if (await check()) return;
+    } catch {
+      /* not yet */
+    }
     if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
   }
 }
 /** Times `fn`: [ms, its value]. */
-export const timed = async (fn) => { const t0 = performance.now(), value = await fn(); return [performance.now() - t0, value]; };
+export const timed = async (fn) => {
+  const t0 = performance.now(),
+    value = await fn();
+  return [performance.now() - t0, value];
+};
 /** Nearest-rank percentile (p in 0..100), and the median. */
-export const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]; };
-export const median = (xs) => { const s = [...xs].sort((a, b) => a - b), m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+export const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b),
+    m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 const CLK_TCK = Number(sh('getconf', ['CLK_TCK'])) || 100;
 /** utime + stime of a process in µs (fields 14 and 15 of /proc/PID/stat); VmRSS in MB. */
-export const cpuMicros = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK; };
+export const cpuMicros = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+};
 export const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 // ---- MCP ------------------------------------------------------------------------------------------------
 /** An MCP client on a new session; `end()` closes the session (DELETE), `drop()` just goes away. */
 export async function mcpClient(baseUrl) {
   const client = new Client({ name: 'bridge-bench', version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: { 'x-techsapo-user': 'bench' } } });
+  const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), {
+    requestInit: { headers: { 'x-techsapo-user': 'bench' } },
+  });
   await client.connect(transport);
   return Object.assign(client, {
     sessionId: transport.sessionId,
     protocolVersion: transport.protocolVersion,
-    end: async () => { await transport.terminateSession().catch(() => {}); await client.close(); },
+    end: async () => {
+      await transport.terminateSession().catch(() => {});
+      await client.close();
+    },
     drop: () => client.close(),
   });
 }

@@ -14,20 +14,55 @@ import { fileURLToPath } from 'node:url';
 import { startFakeResponses } from '@techsapo/testing';
 import { AppServer } from '../apps/codex-mcp-bridge/src/codex/app-server.ts';
 import { configArgs, resolveCodexBinary, toTomlValue } from '../apps/codex-mcp-bridge/src/codex/binary.ts';
-import { call, cpuMicros, freePort, mcpClient, median, onStop, pct, rssMb, sh, sleep, start, stopAll, timed, waitUntil } from './bridge-lib.mjs';
+import {
+  call,
+  cpuMicros,
+  freePort,
+  mcpClient,
+  median,
+  onStop,
+  pct,
+  rssMb,
+  sh,
+  sleep,
+  start,
+  stopAll,
+  timed,
+  waitUntil,
+} from './bridge-lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const env = (name, dflt) => Number(process.env[`BENCH_${name}`] ?? dflt);
-const P = { rounds: env('ROUNDS', 5), serial: env('SERIAL', 30), fresh: env('FRESH', 6), exec: env('EXEC', 4), cache: env('CACHE', 300), cpuMcp: env('CPU_MCP', 2000), cpuPing: env('CPU_PING', 10000), conc: env('CONC', 10), idleMs: env('IDLE_MS', 5000), holdMs: env('HOLD_MS', 3000), hits: env('HITS', 10000), abandon: env('ABANDON', 1000), pool: env('POOL', 32) };
+const P = {
+  rounds: env('ROUNDS', 5),
+  serial: env('SERIAL', 30),
+  fresh: env('FRESH', 6),
+  exec: env('EXEC', 4),
+  cache: env('CACHE', 300),
+  cpuMcp: env('CPU_MCP', 2000),
+  cpuPing: env('CPU_PING', 10000),
+  conc: env('CONC', 10),
+  idleMs: env('IDLE_MS', 5000),
+  holdMs: env('HOLD_MS', 3000),
+  hits: env('HITS', 10000),
+  abandon: env('ABANDON', 1000),
+  pool: env('POOL', 32),
+};
 const bin = resolveCodexBinary();
 const machine = `${cpus().length} vCPU (${cpus()[0]?.model}), Node ${process.version}, ${sh(bin, ['--version'])}, ${sh('redis-server', ['--version']).split(' ').slice(0, 3).join(' ')}`;
 const tmp = mkdtempSync(join(tmpdir(), 'bridge-bench-'));
-const dir = (name) => { const d = join(tmp, name); mkdirSync(d, { recursive: true }); return d; };
+const dir = (name) => {
+  const d = join(tmp, name);
+  mkdirSync(d, { recursive: true });
+  return d;
+};
 const workspace = dir('workspace');
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 const logFd = openSync(join(root, 'bench/results/bridge-servers.log'), 'w');
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
-const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
+const load0 = loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
 const t0 = Date.now();
 
 // ---- the fake model, redis-server, the bridge, a direct app-server --------------------------------------
@@ -35,72 +70,198 @@ const fake = await startFakeResponses();
 onStop(() => fake.close());
 const codexOverrides = { ...fake.codexConfig(), features: { shell_snapshot: false } };
 const [redisPort, port] = [await freePort(), await freePort()];
-start('redis-server', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmp, '--loglevel', 'warning'], { stdio: ['ignore', logFd, logFd] });
+start(
+  'redis-server',
+  'redis-server',
+  [
+    '--port',
+    String(redisPort),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    tmp,
+    '--loglevel',
+    'warning',
+  ],
+  { stdio: ['ignore', logFd, logFd] },
+);
 await waitUntil('redis-server', () => sh('redis-cli', ['-p', String(redisPort), 'ping']) === 'PONG');
 const toml = join(tmp, 'codex-mcp.toml');
-writeFileSync(toml, `[codex]\ncwd = ${JSON.stringify(workspace)}\n[codex.config]\n${Object.entries(codexOverrides).map(([k, v]) => `${k} = ${toTomlValue(v)}`).join('\n')}
-[performance]\nmax_processes = 2\nconnection_pool_size = ${P.pool}\n[mcp]\nmax_concurrent_sessions = 15\nenable_response_caching = true\nsession_idle_timeout_ms = ${P.idleMs}\nmax_mcp_sessions = 2000\n`);
+writeFileSync(
+  toml,
+  `[codex]\ncwd = ${JSON.stringify(workspace)}\n[codex.config]\n${Object.entries(codexOverrides)
+    .map(([k, v]) => `${k} = ${toTomlValue(v)}`)
+    .join('\n')}
+[performance]\nmax_processes = 2\nconnection_pool_size = ${P.pool}\n[mcp]\nmax_concurrent_sessions = 15\nenable_response_caching = true\nsession_idle_timeout_ms = ${P.idleMs}\nmax_mcp_sessions = 2000\n`,
+);
 // SIGURG (ignored by default; close-with-grace owns SIGUSR2) makes the bridge run a full GC (memory checkpoints). BENCH_BRIDGE_ARGS: more node flags (e.g. --cpu-prof).
 const gcOnSignal = ['--expose-gc', '--import=data:text/javascript,process.on("SIGURG",()=>globalThis.gc())'];
-const bridge = start('bridge', process.execPath, [...gcOnSignal, ...(process.env.BENCH_BRIDGE_ARGS ?? '').split(' ').filter(Boolean), 'apps/codex-mcp-bridge/dist/main.js'], {
-  cwd: root, stdio: ['ignore', logFd, logFd],
-  env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${redisPort}`, CODEX_MCP_BRIDGE_PORT: String(port), CODEX_HOME: dir('home-bridge'), LOG_LEVEL: 'warn', CODEX_MCP_CONFIG: toml, INTERNAL_API_TOKEN: '' /* none, whatever .env says */ },
-});
+const bridge = start(
+  'bridge',
+  process.execPath,
+  [
+    ...gcOnSignal,
+    ...(process.env.BENCH_BRIDGE_ARGS ?? '').split(' ').filter(Boolean),
+    'apps/codex-mcp-bridge/dist/main.js',
+  ],
+  {
+    cwd: root,
+    stdio: ['ignore', logFd, logFd],
+    env: {
+      ...process.env,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      CODEX_MCP_BRIDGE_PORT: String(port),
+      CODEX_HOME: dir('home-bridge'),
+      LOG_LEVEL: 'warn',
+      CODEX_MCP_CONFIG: toml,
+      INTERNAL_API_TOKEN: '' /* none, whatever .env says */,
+    },
+  },
+);
 const url = `http://127.0.0.1:${port}`;
 const status = async () => (await fetch(`${url}/api/v1/mcp/status`)).json();
 await waitUntil('bridge', async () => (await status()).state === 'ready', 60_000);
 
 const silent = { debug() {}, info() {}, warn() {}, error() {}, trace() {}, fatal() {} };
-const direct = new AppServer({ bin, args: configArgs(codexOverrides), env: { ...process.env, CODEX_HOME: dir('home-direct') }, requestTimeoutMs: 60_000, onServerRequest: async () => ({ decision: 'decline' }), log: silent });
+const direct = new AppServer({
+  bin,
+  args: configArgs(codexOverrides),
+  env: { ...process.env, CODEX_HOME: dir('home-direct') },
+  requestTimeoutMs: 60_000,
+  onServerRequest: async () => ({ decision: 'decline' }),
+  log: silent,
+});
 onStop(() => direct.close()); // its own child (not detached): closing stdin ends it
 await direct.start();
 // The same thread settings the bridge gives a `codex` call with sandbox workspace-write (risk-based -> untrusted).
-const { thread } = await direct.request('thread/start', { model: 'gpt-5-codex', cwd: workspace, sandbox: 'workspace-write', approvalPolicy: 'untrusted', baseInstructions: null, developerInstructions: null, config: null });
-const directTurn = (text) => new Promise((resolve, reject) => {
-  const on = (method, params) => {
-    if (method === 'turn/completed' && params.threadId === thread.id) (direct.off('notification', on), params.turn.status === 'completed' ? resolve() : reject(new Error(`direct turn ${params.turn.status}`)));
-  };
-  direct.on('notification', on);
-  direct.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text, text_elements: [] }] }).catch((e) => { direct.off('notification', on); reject(e); });
+const { thread } = await direct.request('thread/start', {
+  model: 'gpt-5-codex',
+  cwd: workspace,
+  sandbox: 'workspace-write',
+  approvalPolicy: 'untrusted',
+  baseInstructions: null,
+  developerInstructions: null,
+  config: null,
 });
+const directTurn = (text) =>
+  new Promise((resolve, reject) => {
+    const on = (method, params) => {
+      if (method === 'turn/completed' && params.threadId === thread.id)
+        direct.off('notification', on),
+          params.turn.status === 'completed' ? resolve() : reject(new Error(`direct turn ${params.turn.status}`));
+    };
+    direct.on('notification', on);
+    direct
+      .request('turn/start', { threadId: thread.id, input: [{ type: 'text', text, text_elements: [] }] })
+      .catch((e) => {
+        direct.off('notification', on);
+        reject(e);
+      });
+  });
 
 /** One `codex exec --json` process per call: ms to exit and to its `turn.completed` line. */
 const execHome = dir('home-exec');
-const execOnce = (prompt) => new Promise((resolve, reject) => {
-  const started = performance.now();
-  let out = '', completedAt;
-  const child = start('codex exec', bin, ['exec', '--json', '--skip-git-repo-check', '-s', 'workspace-write', ...fake.codexConfigArgs(), '-c', 'features.shell_snapshot=false', prompt],
-    { cwd: workspace, env: { ...process.env, CODEX_HOME: execHome }, stdio: ['ignore', 'pipe', 'ignore'], mayExit: true });
-  child.stdout.on('data', (d) => { out += d; if (!completedAt && out.includes('"turn.completed"')) completedAt = performance.now(); });
-  child.on('exit', (code) => (code === 0 && completedAt ? resolve({ exit: performance.now() - started, completed: completedAt - started }) : reject(new Error(`codex exec exited ${code}: ${out.slice(-300)}`))));
-});
+const execOnce = (prompt) =>
+  new Promise((resolve, reject) => {
+    const started = performance.now();
+    let out = '',
+      completedAt;
+    const child = start(
+      'codex exec',
+      bin,
+      [
+        'exec',
+        '--json',
+        '--skip-git-repo-check',
+        '-s',
+        'workspace-write',
+        ...fake.codexConfigArgs(),
+        '-c',
+        'features.shell_snapshot=false',
+        prompt,
+      ],
+      {
+        cwd: workspace,
+        env: { ...process.env, CODEX_HOME: execHome },
+        stdio: ['ignore', 'pipe', 'ignore'],
+        mayExit: true,
+      },
+    );
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (!completedAt && out.includes('"turn.completed"')) completedAt = performance.now();
+    });
+    child.on('exit', (code) =>
+      code === 0 && completedAt
+        ? resolve({ exit: performance.now() - started, completed: completedAt - started })
+        : reject(new Error(`codex exec exited ${code}: ${out.slice(-300)}`)),
+    );
+  });
 
 // ---- warm-up: the bridge's warm thread, the direct thread, the cache, exec, JIT -------------------------
 const mem = [];
 const checkpoint = async (label) => {
   const s = await status();
-  const x = { label, bridge: rssMb(bridge.pid), codex: s.memoryMb.codex, total: s.memoryMb.total, sessions: s.mcpSessions };
+  const x = {
+    label,
+    bridge: rssMb(bridge.pid),
+    codex: s.memoryMb.codex,
+    total: s.memoryMb.total,
+    sessions: s.mcpSessions,
+  };
   process.kill(bridge.pid, 'SIGURG'); // full GC, then RSS and heap again
   x.gcRss = (await sleep(500), rssMb(bridge.pid));
-  x.heap = Number(/^techsapo_nodejs_heap_size_used_bytes (\S+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]) / 2 ** 20;
+  x.heap =
+    Number(/^techsapo_nodejs_heap_size_used_bytes (\S+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]) /
+    2 ** 20;
   mem.push(x);
-  log(`memory ${label}: bridge ${x.bridge.toFixed(1)} MB (after GC ${x.gcRss.toFixed(1)}, heap ${x.heap.toFixed(1)}), total ${x.total} MB, mcpSessions ${x.sessions}`);
+  log(
+    `memory ${label}: bridge ${x.bridge.toFixed(1)} MB (after GC ${x.gcRss.toFixed(1)}, heap ${x.heap.toFixed(1)}), total ${x.total} MB, mcpSessions ${x.sessions}`,
+  );
 };
 await checkpoint('bridge ready, before any call');
 let c = await mcpClient(url);
 const { threadId } = await call(c, 'codex', { prompt: 'warm thread', sandbox: 'workspace-write' });
 const cachedArgs = { prompt: 'a cached question', sandbox: 'read-only' };
 await call(c, 'codex', cachedArgs); // fills the cache
-const cacheHit = async (client) => { if (!(await call(client, 'codex', cachedArgs)).cached) throw new Error('expected a cache hit'); };
+const cacheHit = async (client) => {
+  if (!(await call(client, 'codex', cachedArgs)).cached) throw new Error('expected a cache hit');
+};
 let rpcId = 1000;
 /** The same cache-hit call as one plain POST on the client's session (no SDK client): the HTTP + server share. */
 const rawHit = async (cl) => {
-  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': cl.sessionId, 'mcp-protocol-version': cl.protocolVersion, 'x-techsapo-user': 'bench' };
-  const r = await fetch(`${url}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: rpcId++, method: 'tools/call', params: { name: 'codex', arguments: cachedArgs } }) });
+  const headers = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-session-id': cl.sessionId,
+    'mcp-protocol-version': cl.protocolVersion,
+    'x-techsapo-user': 'bench',
+  };
+  const r = await fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: rpcId++,
+      method: 'tools/call',
+      params: { name: 'codex', arguments: cachedArgs },
+    }),
+  });
   if (!(await r.text()).includes('"cached":true')) throw new Error(`raw POST: expected a cache hit (${r.status})`);
 };
-for (let i = 0; i < 5; i++) { await call(c, 'codex-reply', { threadId, prompt: `warm-up ${i}` }); await directTurn(`warm-up ${i}`); }
-for (let i = 0; i < 200; i++) { await cacheHit(c); await rawHit(c); await c.ping(); }
+for (let i = 0; i < 5; i++) {
+  await call(c, 'codex-reply', { threadId, prompt: `warm-up ${i}` });
+  await directTurn(`warm-up ${i}`);
+}
+for (let i = 0; i < 200; i++) {
+  await cacheHit(c);
+  await rawHit(c);
+  await c.ping();
+}
 await c.end();
 await execOnce('warm-up exec');
 for (let i = 0; i < 500; i++) await (await fetch(`${url}/ping`)).arrayBuffer();
@@ -108,15 +269,33 @@ for (let i = 0; i < 500; i++) await (await fetch(`${url}/ping`)).arrayBuffer();
 /** Bridge CPU µs per request over `n` requests made by P.conc concurrent loops. */
 async function cpuPerRequest(n, loops, request) {
   const before = cpuMicros(bridge.pid);
-  await Promise.all(loops.map(async (l) => { for (let i = 0; i < n / loops.length; i++) await request(l); }));
+  await Promise.all(
+    loops.map(async (l) => {
+      for (let i = 0; i < n / loops.length; i++) await request(l);
+    }),
+  );
   return (cpuMicros(bridge.pid) - before) / n;
 }
-const ping = async () => { const r = await fetch(`${url}/ping`); await r.arrayBuffer(); if (!r.ok) throw new Error(`/ping ${r.status}`); };
+const ping = async () => {
+  const r = await fetch(`${url}/ping`);
+  await r.arrayBuffer();
+  if (!r.ok) throw new Error(`/ping ${r.status}`);
+};
 const conc = Array.from({ length: P.conc }, (_, i) => i);
 
 // ---- interleaved rounds ----------------------------------------------------------------------------------
 // Samples per round, each list as a distribution (ms); CPU as µs per request.
-const lat = { reply: 'codex-reply via bridge', direct: 'turn/start on app-server', fresh: 'fresh codex', exec: 'codex exec (exit)', execDone: 'codex exec (turn.completed)', cache: 'cache hit, SDK client', raw: 'cache hit, plain POST', mcpPing: 'MCP ping, SDK client', ping: 'GET /ping' };
+const lat = {
+  reply: 'codex-reply via bridge',
+  direct: 'turn/start on app-server',
+  fresh: 'fresh codex',
+  exec: 'codex exec (exit)',
+  execDone: 'codex exec (turn.completed)',
+  cache: 'cache hit, SDK client',
+  raw: 'cache hit, plain POST',
+  mcpPing: 'MCP ping, SDK client',
+  ping: 'GET /ping',
+};
 const cpuOf = { cache: cacheHit, mcpPing: (cl) => cl.ping(), ping: () => ping() };
 const rounds = [];
 const cpuIn = Object.fromEntries(Object.keys(lat).map((k) => [k, 0])); // bridge CPU while serial calls ran, all rounds
@@ -125,18 +304,32 @@ for (let r = 1; r <= P.rounds; r++) {
   const s = Object.fromEntries([...Object.keys(lat), 'pairs'].map((k) => [k, []]));
   const time = async (k, fn) => s[k].push((await timed(fn))[0]);
   // Bridge CPU while each serial call runs; during a direct turn the bridge has nothing to do (the control).
-  const cpuDuring = async (k, fn) => { const c0 = cpuMicros(bridge.pid); await time(k, fn); cpuIn[k] += cpuMicros(bridge.pid) - c0; };
+  const cpuDuring = async (k, fn) => {
+    const c0 = cpuMicros(bridge.pid);
+    await time(k, fn);
+    cpuIn[k] += cpuMicros(bridge.pid) - c0;
+  };
   c = await mcpClient(url);
   for (let i = 0; i < P.serial; i++) {
-    const both = [() => cpuDuring('reply', () => call(c, 'codex-reply', { threadId, prompt: `round ${r} turn ${i}` })), () => cpuDuring('direct', () => directTurn(`round ${r} turn ${i}`))];
+    const both = [
+      () => cpuDuring('reply', () => call(c, 'codex-reply', { threadId, prompt: `round ${r} turn ${i}` })),
+      () => cpuDuring('direct', () => directTurn(`round ${r} turn ${i}`)),
+    ];
     for (const fn of i % 2 ? both.reverse() : both) await fn();
     s.pairs.push(s.reply.at(-1) - s.direct.at(-1));
   }
   for (let i = 0; i < Math.max(P.fresh, P.exec); i++) {
-    if (i < P.fresh) await time('fresh', () => call(c, 'codex', { prompt: `fresh ${r}.${i}`, sandbox: 'workspace-write' }));
-    if (i < P.exec) { const e = await execOnce(`exec ${r}.${i}`); s.exec.push(e.exit); s.execDone.push(e.completed); }
+    if (i < P.fresh)
+      await time('fresh', () => call(c, 'codex', { prompt: `fresh ${r}.${i}`, sandbox: 'workspace-write' }));
+    if (i < P.exec) {
+      const e = await execOnce(`exec ${r}.${i}`);
+      s.exec.push(e.exit);
+      s.execDone.push(e.completed);
+    }
   }
-  for (let i = 0; i < P.cache; i++) for (const k of ['cache', 'raw', 'mcpPing', 'ping']) await cpuDuring(k, () => (k === 'raw' ? rawHit(c) : cpuOf[k](c)));
+  for (let i = 0; i < P.cache; i++)
+    for (const k of ['cache', 'raw', 'mcpPing', 'ping'])
+      await cpuDuring(k, () => (k === 'raw' ? rawHit(c) : cpuOf[k](c)));
   await c.end();
   const cpu = {};
   for (const k of ['cache', 'mcpPing', 'ping'].map((_, i, a) => a[(i + r) % 3])) {
@@ -146,32 +339,71 @@ for (let r = 1; r <= P.rounds; r++) {
   }
   const round = { cpu, n: Object.fromEntries(Object.keys(lat).map((k) => [k, s[k].length])), paired: median(s.pairs) };
   for (const k of Object.keys(lat)) round[k] = { p50: pct(s[k], 50), p90: pct(s[k], 90), p99: pct(s[k], 99) };
-  Object.assign(round, { added: round.reply.p50 - round.direct.p50, execRatio: round.exec.p50 / round.reply.p50, cpuRatio: cpu.cache / cpu.ping });
+  Object.assign(round, {
+    added: round.reply.p50 - round.direct.p50,
+    execRatio: round.exec.p50 / round.reply.p50,
+    cpuRatio: cpu.cache / cpu.ping,
+  });
   rounds.push(round);
-  log(`round ${r}: ${Object.entries(lat).map(([k, name]) => `${name} ${round[k].p50.toFixed(2)}`).join(', ')} ms p50; added ${round.added.toFixed(2)} (paired ${round.paired.toFixed(2)}); exec/reply ${round.execRatio.toFixed(1)}x; CPU µs/request ${Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+  log(
+    `round ${r}: ${Object.entries(lat)
+      .map(([k, name]) => `${name} ${round[k].p50.toFixed(2)}`)
+      .join(
+        ', ',
+      )} ms p50; added ${round.added.toFixed(2)} (paired ${round.paired.toFixed(2)}); exec/reply ${round.execRatio.toFixed(1)}x; CPU µs/request ${Object.entries(
+      cpu,
+    )
+      .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+      .join(', ')}`,
+  );
 }
 await checkpoint('after the rounds');
 
 // ---- memory: 15 turns held open, on freshly restarted app-servers (the rounds left up to 2 x POOL threads loaded) --
 const restarts = (await status()).processes.reduce((n, p) => n + p.restarts, 0);
 if ((await fetch(`${url}/api/v1/mcp/restart`, { method: 'POST' })).status !== 202) throw new Error('restart refused');
-await waitUntil('app-server restart', async () => { const st = await status(); return st.state === 'ready' && st.processes.reduce((n, p) => n + p.restarts, 0) >= restarts + 2; });
+await waitUntil('app-server restart', async () => {
+  const st = await status();
+  return st.state === 'ready' && st.processes.reduce((n, p) => n + p.restarts, 0) >= restarts + 2;
+});
 await checkpoint('app-servers restarted (no thread loaded)');
 let holding = 0;
-fake.script((req) => { holding++; setTimeout(() => holding--, P.holdMs); return { type: 'message', text: `slow: ${req.lastUserText}`, delayMs: P.holdMs }; });
+fake.script((req) => {
+  holding++;
+  setTimeout(() => holding--, P.holdMs);
+  return { type: 'message', text: `slow: ${req.lastUserText}`, delayMs: P.holdMs };
+});
 const holders = await Promise.all(Array.from({ length: 15 }, () => mcpClient(url)));
-let settled = 0, peak = { total: 0 }, maxActive = 0;
-const held = holders.map((h, i) => call(h, 'codex', { prompt: `hold ${i}`, sandbox: 'workspace-write' }).then(() => null, (e) => e.message).finally(() => settled++));
+let settled = 0,
+  peak = { total: 0 },
+  maxActive = 0;
+const held = holders.map((h, i) =>
+  call(h, 'codex', { prompt: `hold ${i}`, sandbox: 'workspace-write' })
+    .then(
+      () => null,
+      (e) => e.message,
+    )
+    .finally(() => settled++),
+);
 while (settled < held.length) {
   const s = await status();
   maxActive = Math.max(maxActive, s.activeSessions);
-  if (holding > (peak.holding ?? 0) || (holding === peak.holding && s.memoryMb.total > peak.total)) peak = { holding, ...s.memoryMb, bridge: rssMb(bridge.pid), processes: s.processes.map((p) => `${p.threads} threads / ${p.activeTurns} turns`) };
+  if (holding > (peak.holding ?? 0) || (holding === peak.holding && s.memoryMb.total > peak.total))
+    peak = {
+      holding,
+      ...s.memoryMb,
+      bridge: rssMb(bridge.pid),
+      processes: s.processes.map((p) => `${p.threads} threads / ${p.activeTurns} turns`),
+    };
   await sleep(150);
 }
 const heldFailed = (await Promise.all(held)).filter(Boolean);
 await Promise.all(holders.map((h) => h.end()));
 fake.script((req) => ({ type: 'message', text: `ok: ${req.lastUserText}` }));
-log(`15 held turns: max activeSessions ${maxActive}, peak total ${peak.total} MB, failed ${heldFailed.length}`, heldFailed[0] ?? '');
+log(
+  `15 held turns: max activeSessions ${maxActive}, peak total ${peak.total} MB, failed ${heldFailed.length}`,
+  heldFailed[0] ?? '',
+);
 await checkpoint('after the 15 held turns');
 
 // ---- memory: P.hits cache hits (P.conc sessions), and their throughput --------------------------------------
@@ -179,7 +411,13 @@ const burst = [];
 for (let half = 1; half <= 2; half++) {
   const clients = await Promise.all(conc.map(() => mcpClient(url)));
   const ms = [];
-  const [total] = await timed(() => Promise.all(clients.map(async (cl) => { for (let i = 0; i < P.hits / 2 / P.conc; i++) ms.push((await timed(() => cacheHit(cl)))[0]); })));
+  const [total] = await timed(() =>
+    Promise.all(
+      clients.map(async (cl) => {
+        for (let i = 0; i < P.hits / 2 / P.conc; i++) ms.push((await timed(() => cacheHit(cl)))[0]);
+      }),
+    ),
+  );
   burst.push({ perSec: P.hits / 2 / (total / 1000), p50: pct(ms, 50), p99: pct(ms, 99) });
   await Promise.all(clients.map((cl) => cl.end()));
   await checkpoint(`after ${(half * P.hits) / 2} cache hits (${P.conc} sessions)`);
@@ -188,24 +426,39 @@ for (let half = 1; half <= 2; half++) {
 // ---- memory: abandoned sessions (initialize, then gone without DELETE) --------------------------------
 const expiry = [];
 for (let batch = 1; batch <= 2; batch++) {
-  for (let i = 0; i < P.abandon; i += 20) await Promise.all(Array.from({ length: 20 }, async () => (await mcpClient(url)).drop()));
+  for (let i = 0; i < P.abandon; i += 20)
+    await Promise.all(Array.from({ length: 20 }, async () => (await mcpClient(url)).drop()));
   await checkpoint(`${P.abandon} abandoned sessions open (batch ${batch})`);
-  const [ms] = await timed(() => waitUntil('sessions to expire', async () => (await status()).mcpSessions === 0, 3 * P.idleMs + 30_000));
+  const [ms] = await timed(() =>
+    waitUntil('sessions to expire', async () => (await status()).mcpSessions === 0, 3 * P.idleMs + 30_000),
+  );
   expiry.push(ms), await sleep(1000);
   await checkpoint(`after they expired (batch ${batch}, ${(ms / 1000).toFixed(1)} s)`);
 }
-const load1 = loadavg().map((x) => x.toFixed(2)).join(' ');
+const load1 = loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
 const minutes = ((Date.now() - t0) / 60000).toFixed(1);
 
 // ---- report ---------------------------------------------------------------------------------------------
 const m = (f) => median(rounds.map(f));
 const [f0, f1, f2] = [0, 1, 2].map((d) => (x) => x.toFixed(d));
-const range = (f, fmt = f1) => { const v = rounds.map(f); return `${fmt(Math.min(...v))} to ${fmt(Math.max(...v))}`; };
+const range = (f, fmt = f1) => {
+  const v = rounds.map(f);
+  return `${fmt(Math.min(...v))} to ${fmt(Math.max(...v))}`;
+};
 const ok = (met) => (met ? 'met' : '**missed**');
-const row = (k, note = '') => `| ${lat[k]}${note} | ${f2(m((x) => x[k].p50))} | ${f2(m((x) => x[k].p90))} | ${f2(m((x) => x[k].p99))} | ${range((x) => x[k].p50, f2)} |`;
+const row = (k, note = '') =>
+  `| ${lat[k]}${note} | ${f2(m((x) => x[k].p50))} | ${f2(m((x) => x[k].p90))} | ${f2(m((x) => x[k].p99))} | ${range((x) => x[k].p50, f2)} |`;
 const serial = (k) => cpuIn[k] / rounds.reduce((n, x) => n + x.n[k], 0); // pooled over all rounds: ticks are coarse
-const cpuRow = (k, name) => `| ${name} | ${k in rounds[0].cpu ? `${f0(m((x) => x.cpu[k]))} | ${f2(m((x) => x.cpu[k] / x.cpu.ping))}x | ${range((x) => x.cpu[k] / x.cpu.ping, f2)}` : ' | | '} | ${f0(serial(k))} | ${f2(serial(k) / serial('ping'))}x |`;
-const [added, cacheP50, execRatio, cpuRatio] = [m((x) => x.added), m((x) => x.cache.p50), m((x) => x.execRatio), m((x) => x.cpuRatio)];
+const cpuRow = (k, name) =>
+  `| ${name} | ${k in rounds[0].cpu ? `${f0(m((x) => x.cpu[k]))} | ${f2(m((x) => x.cpu[k] / x.cpu.ping))}x | ${range((x) => x.cpu[k] / x.cpu.ping, f2)}` : ' | | '} | ${f0(serial(k))} | ${f2(serial(k) / serial('ping'))}x |`;
+const [added, cacheP50, execRatio, cpuRatio] = [
+  m((x) => x.added),
+  m((x) => x.cache.p50),
+  m((x) => x.execRatio),
+  m((x) => x.cpuRatio),
+];
 const after = (b) => mem.find((x) => x.label.startsWith(`after they expired (batch ${b}`));
 const md = `### Bench: \`bench/bridge.mjs\` (one run, ${P.rounds} interleaved rounds; medians of per-round values)
 
@@ -225,10 +478,10 @@ ${['cache', 'raw', 'mcpPing', 'ping'].map((k) => row(k)).join('\n')}
 
 | bridge CPU (utime+stime) per request, µs | concurrent | vs GET /ping | per-round range | serial | vs GET /ping |
 | --- | --- | --- | --- | --- | --- |
-${cpuRow('cache', 'MCP \`codex\` call, cache hit')}
-${cpuRow('mcpPing', 'MCP \`ping\` request (the SDK transport alone)')}
+${cpuRow('cache', 'MCP `codex` call, cache hit')}
+${cpuRow('mcpPing', 'MCP `ping` request (the SDK transport alone)')}
 ${cpuRow('ping', 'GET /ping')}
-${cpuRow('reply', '\`codex-reply\` warm-thread turn')}
+${cpuRow('reply', '`codex-reply` warm-thread turn')}
 ${cpuRow('direct', 'control: the window of a direct turn (bridge idle)')}
 
 CPU from /proc/PID/stat of the bridge. Concurrent: ${P.cpuMcp} MCP requests from ${P.conc} sessions in parallel loops, ${P.cpuPing} GET /ping from ${P.conc} fetch loops, the order rotating per round. Serial: summed over the windows of the serial calls above, pooled over all rounds (10 ms clock ticks: only averages over hundreds of calls mean anything). A cache hit also costs a Redis GET and a MULTI (event, stream, audit); a turn adds the app-server round trip and cost tracking.

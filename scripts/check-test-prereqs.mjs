@@ -7,9 +7,12 @@ const problems = [];
 const [major, minor] = process.versions.node.split('.').map(Number);
 // `npm ci` installs Node 24 (the root devDependency `node`) and npm scripts put it first on PATH.
 if (major < 24 || (major === 24 && minor < 11)) {
-  problems.push(`Node ${process.versions.node} is too old: run through npm scripts after \`npm ci\` (they use the pinned Node 24), or install Node 24 LTS.`);
+  problems.push(
+    `Node ${process.versions.node} is too old: run through npm scripts after \`npm ci\` (they use the pinned Node 24), or install Node 24 LTS.`,
+  );
 }
-if (!existsSync(new URL('../node_modules/.bin/turbo', import.meta.url))) problems.push('Dependencies are not installed: run `npm ci` first.');
+if (!existsSync(new URL('../node_modules/.bin/turbo', import.meta.url)))
+  problems.push('Dependencies are not installed: run `npm ci` first.');
 const redisBin = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 const hasRedis = spawnSync(redisBin, ['--version'], { stdio: 'ignore' }).status === 0;
 if (!hasRedis && !process.env.TEST_REDIS_URL) {
@@ -19,10 +22,14 @@ if (!hasRedis && !process.env.TEST_REDIS_URL) {
 }
 const promtool = process.env.PROMTOOL_BIN ?? 'promtool';
 if (spawnSync(promtool, ['--version'], { stdio: 'ignore' }).status !== 0) {
-  problems.push(`No \`${promtool}\` on PATH: the Prometheus rules are tested with it (Debian/Ubuntu: \`sudo apt-get install --no-install-recommends prometheus\`).`);
+  problems.push(
+    `No \`${promtool}\` on PATH: the Prometheus rules are tested with it (Debian/Ubuntu: \`sudo apt-get install --no-install-recommends prometheus\`).`,
+  );
 }
 if (spawnSync('jq', ['--version'], { stdio: 'ignore' }).status !== 0) {
-  problems.push('No `jq` on PATH: the guide\'s monitoring pipelines are tested with it (Debian/Ubuntu: `sudo apt-get install -y jq`).');
+  problems.push(
+    "No `jq` on PATH: the guide's monitoring pipelines are tested with it (Debian/Ubuntu: `sudo apt-get install -y jq`).",
+  );
 }
 if (problems.length) {
   console.error(`Cannot run the tests yet:\n${problems.map((p) => `  - ${p}`).join('\n')}`);

@@ -32,7 +32,9 @@ try {
   const headers = token ? { authorization: `Bearer ${token}` } : {};
   res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
 } catch (error) {
-  console.error(`perf-monitor unreachable at ${base} (${error.cause?.code ?? error.message}): start it (npm start) or set PERF_MONITOR_URL`);
+  console.error(
+    `perf-monitor unreachable at ${base} (${error.cause?.code ?? error.message}): start it (npm start) or set PERF_MONITOR_URL`,
+  );
   process.exit(2);
 }
 if (res.status === 401) {
@@ -51,7 +53,8 @@ try {
   process.exit(2);
 }
 
-const fmt = (v, unit = '') => (v === null || v === undefined ? '-' : `${typeof v === 'number' ? Math.round(v * 1000) / 1000 : v}${unit}`);
+const fmt = (v, unit = '') =>
+  v === null || v === undefined ? '-' : `${typeof v === 'number' ? Math.round(v * 1000) / 1000 : v}${unit}`;
 const pct = (v) => (v === null || v === undefined ? '-' : `${(v * 100).toFixed(1)}%`);
 
 if (command === 'performance' && !args.includes('--json')) {
@@ -73,13 +76,25 @@ if (command === 'performance' && !args.includes('--json')) {
     ['access refused (cross-user)', fmt(s.access_refused), fmt(h.access_refused)],
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   console.log(`TechSapo MCP performance (${s.timestamp ? new Date(s.timestamp).toISOString() : 'no sample yet'})`);
   console.log(line(rows[0]));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows.slice(1)) console.log(line(r));
 } else {
   // --json on mcp-performance prints the latest sample as one object (the guide's `jq '.memory_usage'`).
-  console.log(JSON.stringify(command === 'performance' ? { ...(body.latest ?? {}), month_cost: body.monthCostUsd, budget: body.budgetUsd } : body, null, 2));
+  console.log(
+    JSON.stringify(
+      command === 'performance'
+        ? { ...(body.latest ?? {}), month_cost: body.monthCostUsd, budget: body.budgetUsd }
+        : body,
+      null,
+      2,
+    ),
+  );
 }
 if (command === 'optimize' && body.status === 'critical') process.exit(1);

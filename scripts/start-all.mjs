@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const apps = readdirSync(new URL('../apps', import.meta.url)).filter((name) => existsSync(`${root}apps/${name}/dist/main.js`));
+const apps = readdirSync(new URL('../apps', import.meta.url)).filter((name) =>
+  existsSync(`${root}apps/${name}/dist/main.js`),
+);
 if (apps.length === 0) {
   console.error('No built service found in apps/*/dist/main.js: run `npm run build`.');
   process.exit(1);
@@ -18,14 +20,24 @@ if (apps.length === 0) {
 const dotenv = existsSync(`${root}.env`) ? parseEnv(readFileSync(`${root}.env`, 'utf8')) : {};
 const env = { ...process.env };
 const configured = { ...dotenv, ...env };
-if (!configured.REDIS_URL && !((configured.UPSTASH_REDIS_REST_URL ?? configured.UPSTASH_REDIS_URL) && (configured.UPSTASH_REDIS_REST_TOKEN ?? configured.UPSTASH_REDIS_TOKEN))) {
+if (
+  !configured.REDIS_URL &&
+  !(
+    (configured.UPSTASH_REDIS_REST_URL ?? configured.UPSTASH_REDIS_URL) &&
+    (configured.UPSTASH_REDIS_REST_TOKEN ?? configured.UPSTASH_REDIS_TOKEN)
+  )
+) {
   env.REDIS_URL = 'redis://127.0.0.1:6379';
 }
 
 const width = Math.max(...apps.map((a) => a.length));
 let stopping = false;
 const children = apps.map((name) => {
-  const child = spawn(process.execPath, ['dist/main.js'], { cwd: `${root}apps/${name}`, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    cwd: `${root}apps/${name}`,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${name.padEnd(width)} | ${line}\n`));
   }
@@ -36,12 +48,16 @@ const children = apps.map((name) => {
   return child;
 });
 const redisUrl = env.REDIS_URL || configured.REDIS_URL;
-console.log(`Started ${apps.join(', ')} (Redis: ${redisUrl ? redisUrl.replace(/\/\/[^@/]*@/, '//****@') : 'Upstash REST'}). Ctrl-C stops.`);
+console.log(
+  `Started ${apps.join(', ')} (Redis: ${redisUrl ? redisUrl.replace(/\/\/[^@/]*@/, '//****@') : 'Upstash REST'}). Ctrl-C stops.`,
+);
 
 function stop(exitCode = 0) {
   stopping = true;
   for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() => process.exit(exitCode));
+  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() =>
+    process.exit(exitCode),
+  );
 }
 process.on('SIGINT', () => stop());
 process.on('SIGTERM', () => stop());

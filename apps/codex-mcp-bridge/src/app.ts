@@ -4,11 +4,11 @@ import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Config } from '@techsapo/config';
 import type { RedisStore } from '@techsapo/redis';
-import { createService, redisPlugin, userFromHeaders, type Service } from '@techsapo/service-kit';
+import { createService, redisPlugin, type Service, userFromHeaders } from '@techsapo/service-kit';
 import type { DestinationStream } from 'pino';
 import { ApprovalCenter } from './bridge/approvals.js';
 import { CodexBridge } from './bridge/bridge.js';
-import { threadSettings, workspacesOf, type Workspaces } from './bridge/settings.js';
+import { threadSettings, type Workspaces, workspacesOf } from './bridge/settings.js';
 import { redisThreadDirectory } from './bridge/thread-directory.js';
 import { configArgs, resolveCodexBinary } from './codex/binary.js';
 import { codexEnvironment, codexEnvironmentSecrets, withCommandEnvironment } from './codex/environment.js';
@@ -16,8 +16,8 @@ import { CodexPool } from './codex/pool.js';
 import { createMcpServer } from './mcp/server.js';
 import { McpSessions } from './mcp/sessions.js';
 import { registerBridgeMetrics } from './metrics.js';
-import { opsRoutes } from './routes/ops/index.js';
 import { mcpRoutes } from './routes/mcp/index.js';
+import { opsRoutes } from './routes/ops/index.js';
 import { configuredSecrets, createSecretMasker } from './security/secrets.js';
 
 /** Version reported by /health, OpenAPI and MCP. */
@@ -41,7 +41,8 @@ export class StartupError extends Error {
 
 function codexVersion(bin: string): string {
   const run = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  if (run.status !== 0) throw new StartupError(`cannot run Codex at ${bin}: ${run.error?.message ?? run.stderr.trim()}`);
+  if (run.status !== 0)
+    throw new StartupError(`cannot run Codex at ${bin}: ${run.error?.message ?? run.stderr.trim()}`);
   return run.stdout.trim().replace(/^codex-cli\s+/, '');
 }
 
@@ -51,7 +52,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   try {
     workspaces = workspacesOf(config, process.cwd());
   } catch (error) {
-    throw new StartupError(`[codex] cwd or workspace_roots names no directory: ${error instanceof Error ? error.message : String(error)}`);
+    throw new StartupError(
+      `[codex] cwd or workspace_roots names no directory: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const bin = config.env.codex_bin ?? resolveCodexBinary();
   const version = codexVersion(bin);
@@ -68,7 +71,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   const app = await createService({
     name: 'codex-mcp-bridge',
     version: VERSION,
-    description: 'Codex as MCP tools (codex, codex-reply) over Streamable HTTP, on a warm pool of codex app-server processes',
+    description:
+      'Codex as MCP tools (codex, codex-reply) over Streamable HTTP, on a warm pool of codex app-server processes',
     config,
     healthChecks: {
       redis: () => app.store.ping(),
@@ -98,7 +102,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     newServer: () => mcpServer(),
     idleMs: config.mcp.session_idle_timeout_ms,
     maxSessions: config.mcp.max_mcp_sessions,
-    allowedHosts: config.mcp.allowed_hosts.length ? [...config.mcp.allowed_hosts] : ['127.0.0.1', 'localhost', '[::1]'].map((h) => `${h}:${deps.port ?? config.server.codex_mcp_bridge_port}`),
+    allowedHosts: config.mcp.allowed_hosts.length
+      ? [...config.mcp.allowed_hosts]
+      : ['127.0.0.1', 'localhost', '[::1]'].map((h) => `${h}:${deps.port ?? config.server.codex_mcp_bridge_port}`),
     allowedOrigins: [...config.mcp.allowed_origins],
   });
   const observe = registerBridgeMetrics(app, { bridge: () => bridge, pool, sessions });
@@ -119,7 +125,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
 
   // The forwarded user is believed only behind the internal token (checked for every /mcp request).
   const trustUserHeader = config.env.internal_api_token !== undefined;
-  const userOf = (headers: Record<string, string | string[] | undefined> | undefined): string => userFromHeaders(headers, trustUserHeader);
+  const userOf = (headers: Record<string, string | string[] | undefined> | undefined): string =>
+    userFromHeaders(headers, trustUserHeader);
   const mcpServer = () =>
     createMcpServer(
       {
@@ -147,7 +154,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   const account = await pool.account();
   if (account.requiresOpenaiAuth && !account.account) {
     await app.close();
-    throw new StartupError(`Codex is not logged in (CODEX_HOME=${codexHome}): run \`codex login\`, or configure a model provider in [codex.config] of config/codex-mcp.toml`);
+    throw new StartupError(
+      `Codex is not logged in (CODEX_HOME=${codexHome}): run \`codex login\`, or configure a model provider in [codex.config] of config/codex-mcp.toml`,
+    );
   }
   const authMode = account.account?.type ?? (account.requiresOpenaiAuth ? 'unknown' : 'model-provider');
 
@@ -165,6 +174,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
       state: () => (stopping ? 'stopping' : pool.status().every((p) => p.alive) ? 'ready' : 'degraded'),
     },
   });
-  app.log.info({ codexVersion: version, bin, codexHome, processes: config.performance.max_processes, authMode }, 'codex-mcp-bridge ready');
+  app.log.info(
+    { codexVersion: version, bin, codexHome, processes: config.performance.max_processes, authMode },
+    'codex-mcp-bridge ready',
+  );
   return app;
 }

@@ -1,7 +1,11 @@
 import createError from '@fastify/error';
 
 /** The bridge's HTTP error codes. */
-export const ApprovalNotFound = createError<[string]>('APPROVAL_NOT_FOUND', 'No pending approval %s (decided, expired or unknown)', 404);
+export const ApprovalNotFound = createError<[string]>(
+  'APPROVAL_NOT_FOUND',
+  'No pending approval %s (decided, expired or unknown)',
+  404,
+);
 
 /**
  * Why a tool call failed, as the `error` of its `mcp.request.completed` event and in metrics. The caller

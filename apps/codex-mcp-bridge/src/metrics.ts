@@ -8,23 +8,65 @@ import type { McpSessions } from './mcp/sessions.js';
  * The bridge's Prometheus metrics (`techsapo_mcp_*`, `techsapo_codex_*`), registered in the registry
  * fastify-metrics serves at /metrics. Returns the observer the bridge calls after each tool call.
  */
-export function registerBridgeMetrics(app: FastifyInstance, parts: { bridge: () => CodexBridge; pool: CodexPool; sessions: McpSessions }): (event: McpRequestCompletedEvent) => void {
+export function registerBridgeMetrics(
+  app: FastifyInstance,
+  parts: { bridge: () => CodexBridge; pool: CodexPool; sessions: McpSessions },
+): (event: McpRequestCompletedEvent) => void {
   if (!app.hasDecorator('metrics')) return () => {};
   const client = app.metrics.client;
-  const calls = new client.Counter({ name: 'techsapo_mcp_calls_total', help: 'MCP tool calls by tool and outcome', labelNames: ['tool', 'status'] });
+  const calls = new client.Counter({
+    name: 'techsapo_mcp_calls_total',
+    help: 'MCP tool calls by tool and outcome',
+    labelNames: ['tool', 'status'],
+  });
   const duration = new client.Histogram({
     name: 'techsapo_mcp_call_duration_seconds',
     help: 'MCP tool call duration in seconds',
     labelNames: ['tool', 'cached'],
     buckets: [0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
   });
-  const cacheHits = new client.Counter({ name: 'techsapo_mcp_cache_hits_total', help: 'codex calls answered from the response cache' });
-  const tokens = new client.Counter({ name: 'techsapo_mcp_tokens_total', help: 'Tokens used by Codex turns', labelNames: ['kind'] });
-  const cost = new client.Counter({ name: 'techsapo_mcp_cost_usd_total', help: 'Cost of Codex turns in USD (from [pricing])', labelNames: ['model'] });
-  new client.Gauge({ name: 'techsapo_mcp_active_sessions', help: 'Codex turns running now', collect() { this.set(parts.bridge().limiter.active); } });
-  new client.Gauge({ name: 'techsapo_mcp_queue_size', help: 'Calls waiting for a turn slot', collect() { this.set(parts.bridge().limiter.queued); } });
-  new client.Gauge({ name: 'techsapo_mcp_sessions', help: 'Open MCP (Streamable HTTP) sessions', collect() { this.set(parts.sessions.size); } });
-  new client.Gauge({ name: 'techsapo_codex_processes', help: 'codex app-server processes alive', collect() { this.set(parts.pool.status().filter((p) => p.alive).length); } });
+  const cacheHits = new client.Counter({
+    name: 'techsapo_mcp_cache_hits_total',
+    help: 'codex calls answered from the response cache',
+  });
+  const tokens = new client.Counter({
+    name: 'techsapo_mcp_tokens_total',
+    help: 'Tokens used by Codex turns',
+    labelNames: ['kind'],
+  });
+  const cost = new client.Counter({
+    name: 'techsapo_mcp_cost_usd_total',
+    help: 'Cost of Codex turns in USD (from [pricing])',
+    labelNames: ['model'],
+  });
+  new client.Gauge({
+    name: 'techsapo_mcp_active_sessions',
+    help: 'Codex turns running now',
+    collect() {
+      this.set(parts.bridge().limiter.active);
+    },
+  });
+  new client.Gauge({
+    name: 'techsapo_mcp_queue_size',
+    help: 'Calls waiting for a turn slot',
+    collect() {
+      this.set(parts.bridge().limiter.queued);
+    },
+  });
+  new client.Gauge({
+    name: 'techsapo_mcp_sessions',
+    help: 'Open MCP (Streamable HTTP) sessions',
+    collect() {
+      this.set(parts.sessions.size);
+    },
+  });
+  new client.Gauge({
+    name: 'techsapo_codex_processes',
+    help: 'codex app-server processes alive',
+    collect() {
+      this.set(parts.pool.status().filter((p) => p.alive).length);
+    },
+  });
   const restarts = new client.Counter({ name: 'techsapo_codex_restarts_total', help: 'codex app-server restarts' });
   parts.pool.on('restart', () => restarts.inc());
   return (event) => {

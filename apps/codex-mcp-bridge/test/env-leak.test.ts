@@ -10,7 +10,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { loadConfig } from '@techsapo/config';
 import { keys } from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
-import { freePort, type FakeModelReply, type FakeModelRequest } from '@techsapo/testing';
+import { type FakeModelReply, type FakeModelRequest, freePort } from '@techsapo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { toTomlValue } from '../src/codex/binary.js';
@@ -92,7 +92,9 @@ async function startBridge(approvalPolicy: 'risk-based' | 'never'): Promise<Brid
     model_providers: { fake: { ...base.model_providers.fake, env_key: PROVIDER_KEY_NAME } },
     features: { shell_snapshot: false },
   };
-  const lines = Object.entries(codexConfig).map(([k, v]) => `${k} = ${toTomlValue(v)}`).join('\n');
+  const lines = Object.entries(codexConfig)
+    .map(([k, v]) => `${k} = ${toTomlValue(v)}`)
+    .join('\n');
   const file = join(dir, 'codex-mcp.toml');
   const toml = `[codex]\ncwd = ${JSON.stringify(workspace)}\n[codex.config]\n${lines}\n`;
   writeFileSync(file, `${toml}[performance]\nmax_processes = 1\n[mcp]\napproval_policy = "${approvalPolicy}"\n`);
@@ -201,7 +203,10 @@ describe('secrets never reach whoever calls codex', () => {
     runThen('printenv', { type: 'message', text: 'done' });
     const result = await call('print the environment, no questions', { 'approval-policy': 'never' });
     expect(result.isError).toBeFalsy();
-    const decision = (await audit()).slice(before).map((e) => e.detail).find((d) => /printenv/.test(d.summary ?? ''));
+    const decision = (await audit())
+      .slice(before)
+      .map((e) => e.detail)
+      .find((d) => /printenv/.test(d.summary ?? ''));
     expect(decision).toMatchObject({ risk: 'high', decision: 'decline', by: 'policy' });
     expect(toolOutputs(lastFollowUp())).not.toContain('PATH=');
   });

@@ -51,8 +51,17 @@ const BRIDGE_ENV: NodeJS.ProcessEnv = {
 };
 
 const SECRET_NAMES = [
-  'REDIS_URL', 'UPSTASH_REDIS_REST_TOKEN', 'SESSION_ENCRYPTION_KEY', 'SESSION_ENCRYPTION_PREVIOUS_KEYS', 'HUGGINGFACE_API_KEY',
-  'INTERNAL_API_TOKEN', 'ALERT_WEBHOOK_URL', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'AWS_SECRET_ACCESS_KEY', 'GITHUB_TOKEN',
+  'REDIS_URL',
+  'UPSTASH_REDIS_REST_TOKEN',
+  'SESSION_ENCRYPTION_KEY',
+  'SESSION_ENCRYPTION_PREVIOUS_KEYS',
+  'HUGGINGFACE_API_KEY',
+  'INTERNAL_API_TOKEN',
+  'ALERT_WEBHOOK_URL',
+  'OPENAI_API_KEY',
+  'ANTHROPIC_API_KEY',
+  'AWS_SECRET_ACCESS_KEY',
+  'GITHUB_TOKEN',
   'DATABASE_URL',
 ];
 
@@ -110,9 +119,18 @@ describe('codexEnvironment', () => {
       },
     };
     expect(configEnvNames(codexConfig).sort()).toEqual([
-      'AZURE_OPENAI_API_KEY', 'AZURE_ORG', 'DOCS_REGION', 'DOCS_TOKEN', 'REMOTE_MCP_TOKEN', 'REMOTE_TEAM',
+      'AZURE_OPENAI_API_KEY',
+      'AZURE_ORG',
+      'DOCS_REGION',
+      'DOCS_TOKEN',
+      'REMOTE_MCP_TOKEN',
+      'REMOTE_TEAM',
     ]);
-    const named = { AZURE_OPENAI_API_KEY: secret('azure'), DOCS_TOKEN: secret('docs'), REMOTE_MCP_TOKEN: secret('remote') };
+    const named = {
+      AZURE_OPENAI_API_KEY: secret('azure'),
+      DOCS_TOKEN: secret('docs'),
+      REMOTE_MCP_TOKEN: secret('remote'),
+    };
     const source = { ...BRIDGE_ENV, ...named, UNRELATED_TOKEN: secret('unrelated') };
     const env = codexEnvironment(source, { codexHome: '/c', codexConfig });
     expect(env).toMatchObject(named);
@@ -124,7 +142,9 @@ describe('codexEnvironment', () => {
   });
 
   it('ignores empty or malformed names in [codex.config]', () => {
-    expect(configEnvNames({ model_providers: { x: { env_key: '' } }, mcp_servers: { y: { env_vars: [1, null] } } })).toEqual([]);
+    expect(
+      configEnvNames({ model_providers: { x: { env_key: '' } }, mcp_servers: { y: { env_vars: [1, null] } } }),
+    ).toEqual([]);
     expect(configEnvNames({ model_providers: 'x', mcp_servers: [] })).toEqual([]);
   });
 

@@ -5,10 +5,16 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { loadConfig, type Config } from '@techsapo/config';
+import { type Config, loadConfig } from '@techsapo/config';
 import { createNodeRedisStore, type RedisStore } from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
-import { freePort, startFakeResponses, startRedisServer, type FakeResponsesServer, type TestRedis } from '@techsapo/testing';
+import {
+  type FakeResponsesServer,
+  freePort,
+  startFakeResponses,
+  startRedisServer,
+  type TestRedis,
+} from '@techsapo/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { toTomlValue } from '../src/codex/binary.js';
@@ -52,7 +58,10 @@ export function useBridge() {
      * Starts a bridge; `toml` is appended to a config that points Codex at the fake model. With `token` the
      * bridge requires `INTERNAL_API_TOKEN` and believes `x-techsapo-user` (else every caller is anonymous).
      */
-    async start(toml = '', options: { codexHome?: string; env?: Record<string, string>; token?: boolean } = {}): Promise<RunningBridge> {
+    async start(
+      toml = '',
+      options: { codexHome?: string; env?: Record<string, string>; token?: boolean } = {},
+    ): Promise<RunningBridge> {
       const dir = mkdtempSync(join(tmpdir(), 'techsapo-bridge-'));
       const codexHome = options.codexHome ?? join(dir, 'codex-home');
       const workspace = join(dir, 'workspace');
@@ -60,10 +69,15 @@ export function useBridge() {
       const token = options.token ? randomBytes(24).toString('hex') : undefined;
       // Shell snapshots make every new thread slow on these machines (notes/codex-app-server.md).
       const overrides = { ...fake.codexConfig(), features: { shell_snapshot: false } };
-      const codexConfig = Object.entries(overrides).map(([k, v]) => `${k} = ${toTomlValue(v)}`).join('\n');
+      const codexConfig = Object.entries(overrides)
+        .map(([k, v]) => `${k} = ${toTomlValue(v)}`)
+        .join('\n');
       const file = join(dir, 'codex-mcp.toml');
       const pool = toml.includes('[performance]') ? '' : '[performance]\nmax_processes = 2\n';
-      writeFileSync(file, `[codex]\ncwd = ${JSON.stringify(workspace)}\n[codex.config]\n${codexConfig}\n${pool}${toml}\n`);
+      writeFileSync(
+        file,
+        `[codex]\ncwd = ${JSON.stringify(workspace)}\n[codex.config]\n${codexConfig}\n${pool}${toml}\n`,
+      );
       const port = await freePort();
       // The whole configuration is stated here: a developer's .env must not change what the tests run.
       const config = loadConfig({
@@ -82,7 +96,17 @@ export function useBridge() {
       const app = await buildApp(config, { port });
       await app.listen({ host: '127.0.0.1', port });
       const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-      const running = { app, port, url: `http://127.0.0.1:${port}`, codexHome, workspace, config, token, headers, close: () => app.close() };
+      const running = {
+        app,
+        port,
+        url: `http://127.0.0.1:${port}`,
+        codexHome,
+        workspace,
+        config,
+        token,
+        headers,
+        close: () => app.close(),
+      };
       closers.push(running.close);
       return running;
     },
@@ -90,7 +114,9 @@ export function useBridge() {
     async client(bridge: RunningBridge, user = 'alice'): Promise<Client> {
       const client = new Client({ name: 'techsapo-test', version: '1.0.0' });
       const headers = { ...bridge.headers, 'x-techsapo-user': user };
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${bridge.url}/mcp`), { requestInit: { headers } }));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${bridge.url}/mcp`), { requestInit: { headers } }),
+      );
       closers.push(() => client.close());
       return client;
     },
@@ -106,4 +132,5 @@ export function useBridge() {
 export const textOf = (result: unknown): string => ((result as CallToolResult).content[0] as { text: string }).text;
 
 /** GETs a JSON body (tests read it loosely); pass `bridge.headers` to a bridge that has a token. */
-export const getJson = async (url: string, headers: Record<string, string> = {}): Promise<any> => (await fetch(url, { headers })).json();
+export const getJson = async (url: string, headers: Record<string, string> = {}): Promise<any> =>
+  (await fetch(url, { headers })).json();

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { getJson, textOf, useBridge } from './harness.js';
 
 const env = useBridge();
-const threadOf = (result: unknown): string => (result as { structuredContent: { threadId: string } }).structuredContent.threadId;
+const threadOf = (result: unknown): string =>
+  (result as { structuredContent: { threadId: string } }).structuredContent.threadId;
 
 describe('cache, coalescing and limits', () => {
   it("answers a user's repeated read-only codex call from the cache, and never a writable or reply one", async () => {
@@ -15,7 +16,11 @@ describe('cache, coalescing and limits', () => {
     expect(first.structuredContent).toMatchObject({ cached: false });
     const second = await client.callTool({ name: 'codex', arguments: { prompt: 'cache me' } });
     expect(textOf(second)).toBe('cached answer');
-    expect(second.structuredContent).toMatchObject({ cached: true, costUsd: 0, threadId: (first.structuredContent as { threadId: string }).threadId });
+    expect(second.structuredContent).toMatchObject({
+      cached: true,
+      costUsd: 0,
+      threadId: (first.structuredContent as { threadId: string }).threadId,
+    });
     expect(env.fake().requests.length).toBe(seen + 1);
     // A different model, instruction or sandbox is a different question.
     await client.callTool({ name: 'codex', arguments: { prompt: 'cache me', 'base-instructions': 'be brief' } });
@@ -32,14 +37,18 @@ describe('cache, coalescing and limits', () => {
     const client = await env.client(bridge);
     env.fake().script({ type: 'message', text: 'shared', delayMs: 500 });
     const seen = env.fake().requests.length;
-    const results = await Promise.all(Array.from({ length: 4 }, () => client.callTool({ name: 'codex', arguments: { prompt: 'same question' } })));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => client.callTool({ name: 'codex', arguments: { prompt: 'same question' } })),
+    );
     expect(results.map(textOf)).toEqual(['shared', 'shared', 'shared', 'shared']);
     // Up to batch_size callers share a turn: three on the first, the fourth starts another.
     expect(env.fake().requests.length - seen).toBe(2);
     const threads = new Set(results.map((r) => (r.structuredContent as { threadId: string }).threadId));
     expect(threads.size).toBe(2);
     // Only the callers who started a turn are billed for its tokens.
-    const billed = results.filter((r) => (r.structuredContent as { usage: { inputTokens: number } }).usage.inputTokens > 0);
+    const billed = results.filter(
+      (r) => (r.structuredContent as { usage: { inputTokens: number } }).usage.inputTokens > 0,
+    );
     expect(billed).toHaveLength(2);
   });
 
@@ -50,22 +59,31 @@ describe('cache, coalescing and limits', () => {
     env.fake().script({ type: 'message', text: 'same answer', delayMs: 500 });
     const seen = env.fake().requests.length;
     // At the same moment: each user gets a turn of their own.
-    const [a1, b1] = await Promise.all([alice, bob].map((c) => c.callTool({ name: 'codex', arguments: { prompt: 'the same question' } })));
+    const [a1, b1] = await Promise.all(
+      [alice, bob].map((c) => c.callTool({ name: 'codex', arguments: { prompt: 'the same question' } })),
+    );
     expect(env.fake().requests.length - seen).toBe(2);
     expect(threadOf(a1)).not.toBe(threadOf(b1));
     // Later: each user's cache answers that user only, with that user's thread.
-    const [a2, b2] = await Promise.all([alice, bob].map((c) => c.callTool({ name: 'codex', arguments: { prompt: 'the same question' } })));
+    const [a2, b2] = await Promise.all(
+      [alice, bob].map((c) => c.callTool({ name: 'codex', arguments: { prompt: 'the same question' } })),
+    );
     expect(a2!.structuredContent).toMatchObject({ cached: true, threadId: threadOf(a1) });
     expect(b2!.structuredContent).toMatchObject({ cached: true, threadId: threadOf(b1) });
     // Alice's cached answer is not Carol's, even asked after it was cached.
-    const c1 = await (await env.client(bridge, 'carol')).callTool({ name: 'codex', arguments: { prompt: 'the same question' } });
+    const c1 = await (await env.client(bridge, 'carol')).callTool({
+      name: 'codex',
+      arguments: { prompt: 'the same question' },
+    });
     expect(c1.structuredContent).toMatchObject({ cached: false });
     expect([threadOf(a1), threadOf(b1)]).not.toContain(threadOf(c1));
     expect(env.fake().requests.length - seen).toBe(3);
   });
 
   it('runs at most max_concurrent_sessions turns at once and queues the rest in order', async () => {
-    const bridge = await env.start('[mcp]\nmax_concurrent_sessions = 15\nenable_response_caching = false\n[performance]\nmax_processes = 3\n');
+    const bridge = await env.start(
+      '[mcp]\nmax_concurrent_sessions = 15\nenable_response_caching = false\n[performance]\nmax_processes = 3\n',
+    );
     const client = await env.client(bridge);
     // The model holds every answer until the test lets go, so the limit is observed, not raced.
     let release!: () => void;
@@ -79,13 +97,25 @@ describe('cache, coalescing and limits', () => {
       running--;
       return { type: 'message', text: `done: ${req.lastUserText}` };
     });
-    const calls = Array.from({ length: 20 }, (_, i) => client.callTool({ name: 'codex', arguments: { prompt: `task ${i}` } }));
+    const calls = Array.from({ length: 20 }, (_, i) =>
+      client.callTool({ name: 'codex', arguments: { prompt: `task ${i}` } }),
+    );
     await expect.poll(() => running, { timeout: 60_000, interval: 50 }).toBe(15);
     // Every call has reached the bridge: 15 run, 5 wait.
-    await expect.poll(async () => { const s = await getJson(`${bridge.url}/api/v1/mcp/status`); return [s.activeSessions, s.queueSize]; }, { timeout: 30_000, interval: 100 }).toEqual([15, 5]);
+    await expect
+      .poll(
+        async () => {
+          const s = await getJson(`${bridge.url}/api/v1/mcp/status`);
+          return [s.activeSessions, s.queueSize];
+        },
+        { timeout: 30_000, interval: 100 },
+      )
+      .toEqual([15, 5]);
     expect(running).toBe(15);
     // Threads started at the same moment spread over the processes.
-    const threads = (await getJson(`${bridge.url}/api/v1/mcp/status`)).processes.map((p: { threads: number }) => p.threads);
+    const threads = (await getJson(`${bridge.url}/api/v1/mcp/status`)).processes.map(
+      (p: { threads: number }) => p.threads,
+    );
     expect(Math.min(...threads)).toBeGreaterThanOrEqual(3);
     expect(Math.max(...threads)).toBeLessThanOrEqual(7);
     release();
@@ -96,10 +126,14 @@ describe('cache, coalescing and limits', () => {
   }, 120_000);
 
   it('refuses calls beyond the queue with an overloaded error', async () => {
-    const bridge = await env.start('[mcp]\nmax_concurrent_sessions = 1\nmax_queue_size = 1\nenable_response_caching = false\nenable_request_batching = false\n[performance]\nmax_processes = 1\n');
+    const bridge = await env.start(
+      '[mcp]\nmax_concurrent_sessions = 1\nmax_queue_size = 1\nenable_response_caching = false\nenable_request_batching = false\n[performance]\nmax_processes = 1\n',
+    );
     const client = await env.client(bridge);
     env.fake().script({ type: 'message', text: 'slow', delayMs: 1500 });
-    const results = await Promise.all([0, 1, 2].map((i) => client.callTool({ name: 'codex', arguments: { prompt: `q${i}` } })));
+    const results = await Promise.all(
+      [0, 1, 2].map((i) => client.callTool({ name: 'codex', arguments: { prompt: `q${i}` } })),
+    );
     const refused = results.filter((r) => r.isError);
     expect(refused).toHaveLength(1);
     expect(textOf(refused[0])).toMatch(/bridge overloaded.*try again later/);
@@ -134,17 +168,25 @@ describe('cache, coalescing and limits', () => {
 
 describe('arguments Codex cannot take', () => {
   it('refuses lone surrogates, NUL in names and deep config at once, naming the argument; the slot stays free', async () => {
-    const bridge = await env.start('[mcp]\nenable_response_caching = false\nmax_concurrent_sessions = 1\n[performance]\nmax_processes = 1\ninitial_response_timeout = 5000\n');
+    const bridge = await env.start(
+      '[mcp]\nenable_response_caching = false\nmax_concurrent_sessions = 1\n[performance]\nmax_processes = 1\ninitial_response_timeout = 5000\n',
+    );
     const client = await env.client(bridge);
     const seen = env.fake().requests.length;
     let deep: Record<string, unknown> = { value: 1 };
     for (let i = 0; i < 20; i++) deep = { a: deep };
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ prompt: 'x\ud800' }, /lone UTF-16 surrogate.* at prompt$/],
-      [{ prompt: 'ok', 'developer-instructions': '\udc00 first' }, /lone UTF-16 surrogate.* at developer-instructions$/],
+      [
+        { prompt: 'ok', 'developer-instructions': '\udc00 first' },
+        /lone UTF-16 surrogate.* at developer-instructions$/,
+      ],
       [{ prompt: 'ok', cwd: 'a\u0000b' }, /NUL characters at cwd$/],
       [{ prompt: 'ok', config: deep }, /nested deeper than 8 levels at config$/],
-      [{ prompt: 'ok', config: { model_providers: { x: { name: 'bad \ud800' } } } }, /model_providers\.x\.name .*lone UTF-16 surrogate.* at config$/],
+      [
+        { prompt: 'ok', config: { model_providers: { x: { name: 'bad \ud800' } } } },
+        /model_providers\.x\.name .*lone UTF-16 surrogate.* at config$/,
+      ],
     ];
     for (const [args, message] of cases) {
       const result = await client.callTool({ name: 'codex', arguments: args });
@@ -157,11 +199,15 @@ describe('arguments Codex cannot take', () => {
     expect(env.fake().requests.length).toBe(seen);
     // A NUL inside a prompt is ordinary text to Codex.
     env.fake().script((req) => ({ type: 'message', text: `got ${req.lastUserText.length} characters` }));
-    expect(textOf(await client.callTool({ name: 'codex', arguments: { prompt: 'a\u0000b' } }))).toBe('got 3 characters');
+    expect(textOf(await client.callTool({ name: 'codex', arguments: { prompt: 'a\u0000b' } }))).toBe(
+      'got 3 characters',
+    );
   });
 
   it('reports an app-server that does not answer as a timeout, not as an exit', async () => {
-    const bridge = await env.start('[mcp]\nenable_response_caching = false\n[performance]\nmax_processes = 1\ninitial_response_timeout = 2000\n');
+    const bridge = await env.start(
+      '[mcp]\nenable_response_caching = false\n[performance]\nmax_processes = 1\ninitial_response_timeout = 2000\n',
+    );
     const client = await env.client(bridge);
     const events: McpRequestCompletedEvent[] = [];
     const unsubscribe = await env.store().subscribe(CHANNELS.mcp, (m) => events.push(JSON.parse(m)));
@@ -170,7 +216,9 @@ describe('arguments Codex cannot take', () => {
     try {
       const result = await client.callTool({ name: 'codex', arguments: { prompt: 'anyone there?' } });
       expect(result.isError).toBe(true);
-      expect(textOf(result)).toBe('Codex did not answer thread/start within 2000 ms ([performance] initial_response_timeout)');
+      expect(textOf(result)).toBe(
+        'Codex did not answer thread/start within 2000 ms ([performance] initial_response_timeout)',
+      );
       await expect.poll(() => events.map((e) => e.error)).toEqual(['TIMEOUT']);
     } finally {
       process.kill(pid, 'SIGCONT');

@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ZERO_USAGE } from '../src/codex/types.js';
-import { createMcpServer, type CodexTools } from '../src/mcp/server.js';
+import { type CodexTools, createMcpServer } from '../src/mcp/server.js';
 import { textOf } from './harness.js';
 
 const clients: Client[] = [];
@@ -43,7 +43,7 @@ describe('tool arguments', () => {
       ['codex', { prompt: 'ok', model: 'gpt\u0000' }, 'model'],
       ['codex', { prompt: 'ok', config: nested(200) }, 'config'],
       ['codex', { prompt: 'ok', config: nested(9) }, 'config'],
-      ['codex', { prompt: 'ok', config: { ['k\ud800']: 1 } }, 'config'],
+      ['codex', { prompt: 'ok', config: { 'k\ud800': 1 } }, 'config'],
       ['codex-reply', { threadId: 't', prompt: 'x\ud800' }, 'prompt'],
       ['codex-reply', { threadId: 't\u0000', prompt: 'ok' }, 'threadId'],
     ];
@@ -61,7 +61,8 @@ describe('tool arguments', () => {
       { prompt: 'emoji 😀 and 𝄞', config: nested(8) },
       { prompt: 'a\u0000b', config: { model_providers: { x: { http_headers: { 'X-Thing': 'v' } } } } },
     ];
-    for (const args of accepted) expect((await client.callTool({ name: 'codex', arguments: args })).isError).toBeFalsy();
+    for (const args of accepted)
+      expect((await client.callTool({ name: 'codex', arguments: args })).isError).toBeFalsy();
     expect(reached).toHaveLength(2);
   });
 });

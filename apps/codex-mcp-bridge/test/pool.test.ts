@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startFakeResponses, type FakeResponsesServer } from '@techsapo/testing';
+import { type FakeResponsesServer, startFakeResponses } from '@techsapo/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configArgs, resolveCodexBinary } from '../src/codex/binary.js';
@@ -29,7 +29,10 @@ function startPool(options: { size: number; healthyAfterMs: number }): CodexPool
     env: { PATH: process.env.PATH, HOME: process.env.HOME, CODEX_HOME: codexHome },
     requestTimeoutMs: 10_000,
     onServerRequest: async () => ({ decision: 'decline' }),
-    directory: { save: async (id, thread) => void threads.set(id, thread), load: async (id) => threads.get(id) ?? null },
+    directory: {
+      save: async (id, thread) => void threads.set(id, thread),
+      load: async (id) => threads.get(id) ?? null,
+    },
     idleThreadMs: 60_000,
     maxThreadsPerProcess: 10,
     log: pino({ level: 'silent' }),
@@ -43,7 +46,9 @@ async function crash(pool: CodexPool): Promise<number> {
   const before = pool.status()[0]!.pid;
   const started = Date.now();
   pool.kill(0);
-  await expect.poll(() => pool.status()[0]!.alive && pool.status()[0]!.pid !== before, { timeout: 30_000, interval: 20 }).toBe(true);
+  await expect
+    .poll(() => pool.status()[0]!.alive && pool.status()[0]!.pid !== before, { timeout: 30_000, interval: 20 })
+    .toBe(true);
   return Date.now() - started;
 }
 

@@ -26,11 +26,15 @@ describe('while a turn runs', () => {
     const unsubscribe = await store.subscribe(CHANNELS.mcp, (m) => events.push(JSON.parse(m)));
     env.fake().script({ type: 'hang' });
     const controller = new AbortController();
-    const call = client.callTool({ name: 'codex', arguments: { prompt: 'cancel me' } }, undefined, { signal: controller.signal });
+    const call = client.callTool({ name: 'codex', arguments: { prompt: 'cancel me' } }, undefined, {
+      signal: controller.signal,
+    });
     await expect.poll(() => env.fake().requests.at(-1)?.lastUserText, { timeout: 15_000 }).toBe('cancel me');
     controller.abort();
     await expect(call).rejects.toThrow();
-    await expect.poll(async () => (await getJson(`${bridge.url}/api/v1/mcp/status`)).activeSessions, { timeout: 10_000 }).toBe(0);
+    await expect
+      .poll(async () => (await getJson(`${bridge.url}/api/v1/mcp/status`)).activeSessions, { timeout: 10_000 })
+      .toBe(0);
     await expect.poll(() => events.map((e) => e.error)).toContain('CANCELLED');
     env.fake().script({ type: 'message', text: 'next one works' });
     expect(textOf(await client.callTool({ name: 'codex', arguments: { prompt: 'again' } }))).toBe('next one works');
@@ -42,7 +46,9 @@ describe('while a turn runs', () => {
     const client = await env.client(bridge);
     env.fake().script({ type: 'message', text: 'worth the wait', delayMs: 2000 });
     const controller = new AbortController();
-    const first = client.callTool({ name: 'codex', arguments: { prompt: 'shared question' } }, undefined, { signal: controller.signal });
+    const first = client.callTool({ name: 'codex', arguments: { prompt: 'shared question' } }, undefined, {
+      signal: controller.signal,
+    });
     await expect.poll(() => env.fake().requests.at(-1)?.lastUserText, { timeout: 15_000 }).toBe('shared question');
     const second = client.callTool({ name: 'codex', arguments: { prompt: 'shared question' } });
     await expect.poll(async () => (await getJson(`${bridge.url}/api/v1/mcp/metrics`)).coalesced).toBe(1);
@@ -58,15 +64,21 @@ describe('while a turn runs', () => {
     const client = await env.client(bridge);
     env.fake().script({ type: 'hang' });
     const controllers = [new AbortController(), new AbortController()];
-    const first = client.callTool({ name: 'codex', arguments: { prompt: 'nobody waits' } }, undefined, { signal: controllers[0]!.signal });
+    const first = client.callTool({ name: 'codex', arguments: { prompt: 'nobody waits' } }, undefined, {
+      signal: controllers[0]!.signal,
+    });
     await expect.poll(() => env.fake().requests.at(-1)?.lastUserText, { timeout: 15_000 }).toBe('nobody waits');
-    const second = client.callTool({ name: 'codex', arguments: { prompt: 'nobody waits' } }, undefined, { signal: controllers[1]!.signal });
+    const second = client.callTool({ name: 'codex', arguments: { prompt: 'nobody waits' } }, undefined, {
+      signal: controllers[1]!.signal,
+    });
     await expect.poll(async () => (await getJson(`${bridge.url}/api/v1/mcp/metrics`)).coalesced).toBe(1);
     controllers[0]!.abort();
     await expect(first).rejects.toThrow();
     expect((await getJson(`${bridge.url}/api/v1/mcp/status`)).activeSessions).toBe(1);
     controllers[1]!.abort();
     await expect(second).rejects.toThrow();
-    await expect.poll(async () => (await getJson(`${bridge.url}/api/v1/mcp/status`)).activeSessions, { timeout: 10_000 }).toBe(0);
+    await expect
+      .poll(async () => (await getJson(`${bridge.url}/api/v1/mcp/status`)).activeSessions, { timeout: 10_000 })
+      .toBe(0);
   });
 });

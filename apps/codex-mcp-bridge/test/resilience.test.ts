@@ -6,20 +6,32 @@ import { getJson, textOf, useBridge } from './harness.js';
 
 const env = useBridge();
 const status = (url: string) => getJson(`${url}/api/v1/mcp/status`);
-const threadOf = (result: unknown): string => (result as { structuredContent: { threadId: string } }).structuredContent.threadId;
+const threadOf = (result: unknown): string =>
+  (result as { structuredContent: { threadId: string } }).structuredContent.threadId;
 
 /** Kills process `index` of a bridge and waits until its replacement is up. */
 async function crash(url: string, index: number): Promise<void> {
   const { pid } = (await status(url)).processes[index];
   process.kill(pid, 'SIGKILL');
-  await expect.poll(async () => { const p = (await status(url)).processes[index]; return p.alive && p.pid !== pid; }, { timeout: 20_000, interval: 50 }).toBe(true);
+  await expect
+    .poll(
+      async () => {
+        const p = (await status(url)).processes[index];
+        return p.alive && p.pid !== pid;
+      },
+      { timeout: 20_000, interval: 50 },
+    )
+    .toBe(true);
 }
 
 describe('resilience', () => {
   it('fails a turn at once when its app-server dies, restarts it, and resumes the thread', async () => {
     const bridge = await env.start('[mcp]\nenable_response_caching = false\n[performance]\nmax_processes = 1\n');
     const client = await env.client(bridge);
-    env.fake().script((req: FakeModelRequest) => ({ type: 'message', text: req.isFollowUp ? 'resumed with history' : 'first answer' }));
+    env.fake().script((req: FakeModelRequest) => ({
+      type: 'message',
+      text: req.isFollowUp ? 'resumed with history' : 'first answer',
+    }));
     const first = await client.callTool({ name: 'codex', arguments: { prompt: 'start' } });
     const threadId = (first.structuredContent as { threadId: string }).threadId;
     const before = (await status(bridge.url)).processes[0];
@@ -31,13 +43,18 @@ describe('resilience', () => {
     const lost = await call;
     expect(lost.isError).toBe(true);
     // What happened, and nothing of the dead process's stderr (a coloured log of unrelated things).
-    expect(textOf(lost)).toBe('codex app-server exited (SIGKILL); the turn was lost (its thread can be continued with codex-reply)');
+    expect(textOf(lost)).toBe(
+      'codex app-server exited (SIGKILL); the turn was lost (its thread can be continued with codex-reply)',
+    );
 
     await expect.poll(async () => (await status(bridge.url)).processes[0].alive, { timeout: 15_000 }).toBe(true);
     const after = (await status(bridge.url)).processes[0];
     expect(after.pid).not.toBe(before.pid);
     expect(after.restarts).toBe(1);
-    env.fake().script((req: FakeModelRequest) => ({ type: 'message', text: req.isFollowUp ? 'resumed with history' : 'history lost' }));
+    env.fake().script((req: FakeModelRequest) => ({
+      type: 'message',
+      text: req.isFollowUp ? 'resumed with history' : 'history lost',
+    }));
     const resumed = await client.callTool({ name: 'codex-reply', arguments: { threadId, prompt: 'still there?' } });
     expect(textOf(resumed)).toBe('resumed with history');
   });
@@ -45,7 +62,10 @@ describe('resilience', () => {
   it('continues a thread after the whole bridge restarts (ownership in Redis, thread/resume)', async () => {
     const first = await env.start('[mcp]\nenable_response_caching = false\n');
     const client = await env.client(first);
-    env.fake().script((req: FakeModelRequest) => ({ type: 'message', text: req.isFollowUp ? `continued: ${req.lastUserText}` : 'begun' }));
+    env.fake().script((req: FakeModelRequest) => ({
+      type: 'message',
+      text: req.isFollowUp ? `continued: ${req.lastUserText}` : 'begun',
+    }));
     const started = await client.callTool({ name: 'codex', arguments: { prompt: 'begin' } });
     const threadId = (started.structuredContent as { threadId: string }).threadId;
     await first.close();
@@ -64,10 +84,18 @@ describe('resilience', () => {
     const res = await fetch(`${bridge.url}/api/v1/mcp/restart`, { method: 'POST' });
     expect(res.status).toBe(202);
     await expect
-      .poll(async () => (await status(bridge.url)).processes.every((p: { pid: number; alive: boolean }) => p.alive && !pids.includes(p.pid)), { timeout: 20_000 })
+      .poll(
+        async () =>
+          (await status(bridge.url)).processes.every(
+            (p: { pid: number; alive: boolean }) => p.alive && !pids.includes(p.pid),
+          ),
+        { timeout: 20_000 },
+      )
       .toBe(true);
     env.fake().script({ type: 'message', text: 'after restart' });
-    expect(textOf(await client.callTool({ name: 'codex', arguments: { prompt: 'hello again' } }))).toBe('after restart');
+    expect(textOf(await client.callTool({ name: 'codex', arguments: { prompt: 'hello again' } }))).toBe(
+      'after restart',
+    );
   });
 
   it('reports status, counters, health and Prometheus metrics', async () => {
@@ -76,7 +104,14 @@ describe('resilience', () => {
     env.fake().script({ type: 'message', text: 'ok', usage: { input_tokens: 10, output_tokens: 5 } });
     await client.callTool({ name: 'codex', arguments: { prompt: 'count me' } });
     const s = await status(bridge.url);
-    expect(s).toMatchObject({ state: 'ready', codexVersion: '0.171.0', authMode: 'model-provider', activeSessions: 0, queueSize: 0, mcpSessions: 1 });
+    expect(s).toMatchObject({
+      state: 'ready',
+      codexVersion: '0.171.0',
+      authMode: 'model-provider',
+      activeSessions: 0,
+      queueSize: 0,
+      mcpSessions: 1,
+    });
     expect(s.processes).toHaveLength(2);
     expect(s.memoryMb.codex).toBeGreaterThan(10);
     expect(s.memoryMb.total).toBeCloseTo(s.memoryMb.bridge + s.memoryMb.codex, 0);
@@ -100,8 +135,17 @@ describe('resilience', () => {
     const res = await bridge.app.inject({
       method: 'POST',
       url: '/mcp',
-      headers: { host: 'evil.example:80', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      payload: { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } },
+      headers: {
+        host: 'evil.example:80',
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      payload: {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      },
     });
     expect(res.statusCode).toBe(403);
   });
@@ -136,7 +180,9 @@ describe('processes that crash or stop answering', () => {
       return { type: 'message', text: `re: ${req.lastUserText}` };
     });
     const seen = env.fake().requests.length;
-    const replies = await Promise.all(['one', 'two'].map((prompt) => client.callTool({ name: 'codex-reply', arguments: { threadId, prompt } })));
+    const replies = await Promise.all(
+      ['one', 'two'].map((prompt) => client.callTool({ name: 'codex-reply', arguments: { threadId, prompt } })),
+    );
     expect(replies.map(textOf).sort()).toEqual(['re: one', 're: two']);
     expect(peak).toBe(1);
     // The second turn saw the first one in its history.
@@ -146,7 +192,9 @@ describe('processes that crash or stop answering', () => {
   });
 
   it('frees the slot of a turn whose interrupt is never confirmed, answers TIMEOUT and recycles the process', async () => {
-    const bridge = await env.start('[mcp]\nsession_timeout_ms = 1500\nenable_response_caching = false\n[performance]\nmax_processes = 1\ninitial_response_timeout = 2000\n');
+    const bridge = await env.start(
+      '[mcp]\nsession_timeout_ms = 1500\nenable_response_caching = false\n[performance]\nmax_processes = 1\ninitial_response_timeout = 2000\n',
+    );
     const client = await env.client(bridge);
     const events: McpRequestCompletedEvent[] = [];
     const unsubscribe = await env.store().subscribe(CHANNELS.mcp, (m) => events.push(JSON.parse(m)));
@@ -158,10 +206,20 @@ describe('processes that crash or stop answering', () => {
     try {
       const result = await call;
       expect(result.isError).toBe(true);
-      expect(textOf(result)).toMatch(/^turn timed out after 1500 ms \(Codex did not confirm the interrupt within 2000 ms\)/);
+      expect(textOf(result)).toMatch(
+        /^turn timed out after 1500 ms \(Codex did not confirm the interrupt within 2000 ms\)/,
+      );
       await expect.poll(() => events.map((e) => e.error)).toEqual(['TIMEOUT']);
       expect((await status(bridge.url)).activeSessions).toBe(0);
-      await expect.poll(async () => { const p = (await status(bridge.url)).processes[0]; return p.alive && p.pid !== pid; }, { timeout: 20_000 }).toBe(true);
+      await expect
+        .poll(
+          async () => {
+            const p = (await status(bridge.url)).processes[0];
+            return p.alive && p.pid !== pid;
+          },
+          { timeout: 20_000 },
+        )
+        .toBe(true);
     } finally {
       try {
         process.kill(pid, 'SIGCONT');
@@ -177,13 +235,26 @@ describe('processes that crash or stop answering', () => {
 
 describe('thread limits', () => {
   it('keeps at most connection_pool_size threads loaded per process, resuming the others on demand', async () => {
-    const bridge = await env.start('[mcp]\nenable_response_caching = false\n[performance]\nmax_processes = 1\nconnection_pool_size = 2\n');
+    const bridge = await env.start(
+      '[mcp]\nenable_response_caching = false\n[performance]\nmax_processes = 1\nconnection_pool_size = 2\n',
+    );
     const client = await env.client(bridge);
     env.fake().script((req: FakeModelRequest) => ({ type: 'message', text: req.isFollowUp ? 'with history' : 'new' }));
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) ids.push(((await client.callTool({ name: 'codex', arguments: { prompt: `thread ${i}` } })).structuredContent as { threadId: string }).threadId);
+    for (let i = 0; i < 4; i++)
+      ids.push(
+        (
+          (await client.callTool({ name: 'codex', arguments: { prompt: `thread ${i}` } })).structuredContent as {
+            threadId: string;
+          }
+        ).threadId,
+      );
     expect((await status(bridge.url)).processes[0].threads).toBe(2);
-    expect(textOf(await client.callTool({ name: 'codex-reply', arguments: { threadId: ids[0], prompt: 'back to the first' } }))).toBe('with history');
+    expect(
+      textOf(
+        await client.callTool({ name: 'codex-reply', arguments: { threadId: ids[0], prompt: 'back to the first' } }),
+      ),
+    ).toBe('with history');
     expect((await status(bridge.url)).processes[0].threads).toBe(2);
   });
 });
@@ -198,10 +269,14 @@ describe('long calls and crowded processes', () => {
   });
 
   it('serves more concurrent new threads than connection_pool_size (a thread is not unloaded before its first turn)', async () => {
-    const bridge = await env.start('[mcp]\nenable_response_caching = false\n[performance]\nmax_processes = 1\nconnection_pool_size = 1\n');
+    const bridge = await env.start(
+      '[mcp]\nenable_response_caching = false\n[performance]\nmax_processes = 1\nconnection_pool_size = 1\n',
+    );
     const client = await env.client(bridge);
     env.fake().script({ type: 'message', text: 'done', delayMs: 300 });
-    const results = await Promise.all([1, 2, 3, 4].map((i) => client.callTool({ name: 'codex', arguments: { prompt: `crowd ${i}` } })));
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((i) => client.callTool({ name: 'codex', arguments: { prompt: `crowd ${i}` } })),
+    );
     expect(results.map((r) => r.isError ?? false)).toEqual([false, false, false, false]);
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { assessCommand, assessFileChanges, decide, type ApprovalPolicy, type Assessment, type FileChangeInput, type Risk } from '../src/security/risk.js';
+import {
+  type ApprovalPolicy,
+  type Assessment,
+  assessCommand,
+  assessFileChanges,
+  decide,
+  type FileChangeInput,
+  type Risk,
+} from '../src/security/risk.js';
 
 const ROOT = '/work/repo';
 const ROOTS = [ROOT, '/work/other/'];
@@ -59,7 +67,7 @@ describe('assessCommand', () => {
     ["/bin/bash -lc 'ls -la'", 'low'],
     ['bash -lc "git status && git diff"', 'low'],
     ["/bin/zsh -lc 'cd src && rg foo'", 'low'],
-    ["bash -c 'bash -lc \"cat README.md\"'", 'low'],
+    ['bash -c \'bash -lc "cat README.md"\'', 'low'],
     // shlex::try_join output: double quotes with backslash escapes, or '"'"' splices
     ['/bin/bash -lc "echo \\"\\$HOME\\" && ls"', 'low'],
     ['/bin/bash -lc "echo \\$(whoami) > out.txt"', 'medium'],
@@ -231,7 +239,7 @@ describe('assessCommand', () => {
     ['grep -r password /etc', 'high', 'reads outside the workspace: /etc'],
     ['grep -c root /etc/passwd', 'high'],
     ['grep -e root -- /etc/passwd', 'high'],
-    ["grep -f /etc/patterns src", 'high'],
+    ['grep -f /etc/patterns src', 'high'],
     ['grep --file=/etc/patterns src', 'high'],
     ['rg sk-proj /home', 'high'],
     ["awk -F: '{print $1}' /etc/passwd", 'high'],
@@ -260,7 +268,7 @@ describe('assessCommand', () => {
     // robustness
     ['echo "unterminated', 'high', 'cannot parse'],
     ['echo $(ls', 'high', 'cannot parse'],
-    ["ls && echo ok; rm -rf / || true", 'high'],
+    ['ls && echo ok; rm -rf / || true', 'high'],
     ['ls\nrm -rf /', 'high'],
   ];
 
@@ -282,7 +290,10 @@ describe('assessCommand', () => {
   it('judges relative paths against cwd', () => {
     expect(assessCommand('touch a.txt', '/work/other/pkg', ROOTS).risk).toBe('medium');
     expect(assessCommand('touch a.txt', '/tmp', ROOTS).risk).toBe('high');
-    expect(assessCommand('npm test', '/tmp', ROOTS)).toEqual({ risk: 'high', reasons: ['runs npm outside the workspace'] });
+    expect(assessCommand('npm test', '/tmp', ROOTS)).toEqual({
+      risk: 'high',
+      reasons: ['runs npm outside the workspace'],
+    });
     expect(assessCommand('ls', '/tmp', ROOTS).risk).toBe('low');
     expect(assessCommand('touch a.txt', '/work/repository', [ROOT]).risk).toBe('high');
   });
@@ -295,20 +306,30 @@ describe('assessCommand', () => {
 
   it("judges reads of Codex's home as high, even when it is inside the workspace", () => {
     const codexHome = `${ROOT}/.codex-home`;
-    for (const command of ['cat .codex-home/auth.json', `grep -r key ${codexHome}`, 'ls .codex-home/sessions', 'cd .codex-home && cat auth.json']) {
+    for (const command of [
+      'cat .codex-home/auth.json',
+      `grep -r key ${codexHome}`,
+      'ls .codex-home/sessions',
+      'cd .codex-home && cat auth.json',
+    ]) {
       const result = assessCommand(command, ROOT, ROOTS, { codexHome });
       expect(result.risk, command).toBe('high');
       expect(result.reasons.join(' | '), command).toContain("Codex's home");
     }
     expect(assessCommand('cat .codex-home/auth.json', ROOT, ROOTS).risk).toBe('low');
     expect(assessCommand('cat src/a.ts', ROOT, ROOTS, { codexHome }).risk).toBe('low');
-    expect(assessCommand('cat /srv/codex/auth.json', ROOT, ROOTS, { codexHome: '/srv/codex' }).reasons).toContain("touches Codex's home (its auth and every thread): /srv/codex/auth.json");
+    expect(assessCommand('cat /srv/codex/auth.json', ROOT, ROOTS, { codexHome: '/srv/codex' }).reasons).toContain(
+      "touches Codex's home (its auth and every thread): /srv/codex/auth.json",
+    );
   });
 
   it('keeps only the reasons of the highest level, once each', () => {
     const result = assessCommand('ls && touch a && touch b && curl x', ROOT, ROOTS);
     expect(result).toEqual({ risk: 'high', reasons: ['uses the network (curl)'] });
-    expect(assessCommand('touch a b && rm c', ROOT, ROOTS).reasons).toEqual(['writes inside the workspace', 'deletes inside the workspace']);
+    expect(assessCommand('touch a b && rm c', ROOT, ROOTS).reasons).toEqual([
+      'writes inside the workspace',
+      'deletes inside the workspace',
+    ]);
   });
 
   it('stops at deeply nested shells', () => {
@@ -324,15 +345,32 @@ describe('assessFileChanges', () => {
     ['a deletion inside', [{ path: `${ROOT}/old.ts`, kind: 'delete' }], 'medium', 'deletes inside'],
     ['a relative path (resolved against the first root)', [{ path: 'src/a.ts', kind: 'update' }], 'medium'],
     ['a move inside', [{ path: `${ROOT}/a.ts`, kind: 'update', movePath: `${ROOT}/b.ts` }], 'medium'],
-    ['an add outside', [{ path: '/etc/cron.d/job', kind: 'add' }], 'high', 'adds outside the workspace: /etc/cron.d/job'],
+    [
+      'an add outside',
+      [{ path: '/etc/cron.d/job', kind: 'add' }],
+      'high',
+      'adds outside the workspace: /etc/cron.d/job',
+    ],
     ['a deletion outside', [{ path: '/home/u/.bashrc', kind: 'delete' }], 'high'],
     ['a `..` escape', [{ path: `${ROOT}/../evil.ts`, kind: 'add' }], 'high'],
     ['a sibling with a common prefix', [{ path: '/work/repo-evil/a.ts', kind: 'add' }], 'high'],
-    ['a move out', [{ path: `${ROOT}/a.ts`, kind: 'update', movePath: '/tmp/a.ts' }], 'high', 'moves a file to outside'],
+    [
+      'a move out',
+      [{ path: `${ROOT}/a.ts`, kind: 'update', movePath: '/tmp/a.ts' }],
+      'high',
+      'moves a file to outside',
+    ],
     ['protocol-shaped move out', [{ path: `${ROOT}/a.ts`, kind: { type: 'update', move_path: '/tmp/a.ts' } }], 'high'],
     ['protocol-shaped add', [{ path: `${ROOT}/a.ts`, kind: { type: 'add' } }], 'medium'],
     ['a git hook', [{ path: `${ROOT}/.git/hooks/post-checkout`, kind: 'add' }], 'high', 'git hooks'],
-    ['one bad among good', [{ path: `${ROOT}/a.ts`, kind: 'add' }, { path: '/usr/bin/x', kind: 'update' }], 'high'],
+    [
+      'one bad among good',
+      [
+        { path: `${ROOT}/a.ts`, kind: 'add' },
+        { path: '/usr/bin/x', kind: 'update' },
+      ],
+      'high',
+    ],
     ['nothing', [], 'low'],
   ];
 

@@ -1,10 +1,18 @@
-import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@techsapo/config';
-import { configuredSecrets, containsSecrets, createSecretMasker, maskDeep, maskProgress, maskSecrets } from '../src/security/secrets.js';
+import { describe, expect, it } from 'vitest';
+import {
+  configuredSecrets,
+  containsSecrets,
+  createSecretMasker,
+  maskDeep,
+  maskProgress,
+  maskSecrets,
+} from '../src/security/secrets.js';
 
 // Fake secrets are assembled at run time so that secret scanners do not flag this file.
 const ALPHABET = 'aB3dE5gH7jK9mN1pQ2sT4vW6yZ8cF0hL';
-const chars = (n: number, from = ALPHABET): string => Array.from({ length: n }, (_, i) => from[(i * 7 + 3) % from.length]).join('');
+const chars = (n: number, from = ALPHABET): string =>
+  Array.from({ length: n }, (_, i) => from[(i * 7 + 3) % from.length]).join('');
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const j = (...parts: string[]): string => parts.join('');
 
@@ -12,7 +20,7 @@ const OPENAI = j('sk', '-', chars(48));
 const OPENAI_PROJ = j('sk', '-proj-', chars(40), '_', chars(30), '-', chars(20));
 const ANTHROPIC = j('sk', '-ant-api03-', chars(80), '-', chars(12));
 const AWS_ID = j('AK', 'IA', chars(16, UPPER));
-const AWS_SECRET = chars(36) + '/+x=';
+const AWS_SECRET = `${chars(36)}/+x=`;
 const GITHUB = j('gh', 'p_', chars(36));
 const GITHUB_S = j('gh', 's_', chars(36));
 const GITHUB_PAT = j('github', '_pat_', chars(22), '_', chars(59));
@@ -33,9 +41,17 @@ describe('maskSecrets', () => {
     ['Anthropic key', `key: "${ANTHROPIC}"`, 'key: "[redacted:anthropic-key]"'],
     ['Anthropic key in a header', `x-api-key: ${ANTHROPIC}`, 'x-api-key: [redacted:anthropic-key]'],
     ['AWS access key id', `aws_access_key_id = ${AWS_ID}`, 'aws_access_key_id = [redacted:aws-access-key-id]'],
-    ['AWS secret key in a credentials file', `aws_secret_access_key = ${AWS_SECRET}`, 'aws_secret_access_key = [redacted:aws-secret-key]'],
+    [
+      'AWS secret key in a credentials file',
+      `aws_secret_access_key = ${AWS_SECRET}`,
+      'aws_secret_access_key = [redacted:aws-secret-key]',
+    ],
     ['AWS secret key as env', `AWS_SECRET_ACCESS_KEY=${AWS_SECRET}`, 'AWS_SECRET_ACCESS_KEY=[redacted:aws-secret-key]'],
-    ['GitHub personal token', `git clone https://${GITHUB}@github.com/a/b`, 'git clone https://[redacted:github-token]@github.com/a/b'],
+    [
+      'GitHub personal token',
+      `git clone https://${GITHUB}@github.com/a/b`,
+      'git clone https://[redacted:github-token]@github.com/a/b',
+    ],
     ['GitHub server token', `GH_TOKEN=${GITHUB_S}`, 'GH_TOKEN=[redacted:github-token]'],
     ['GitHub fine-grained token', `token ${GITHUB_PAT} expired`, 'token [redacted:github-token] expired'],
     ['Slack token', `SLACK=${SLACK}`, 'SLACK=[redacted:slack-token]'],
@@ -45,19 +61,56 @@ describe('maskSecrets', () => {
     ['HuggingFace token', `HF_TOKEN=${HF}`, 'HF_TOKEN=[redacted:huggingface-token]'],
     ['JWT', `cookie: session=${JWT}; Path=/`, 'cookie: session=[redacted:jwt]; Path=/'],
     ['PEM private key', `key:\n${PEM}\ndone`, 'key:\n[redacted:private-key]\ndone'],
-    ['PEM private key with escaped newlines', `{"k":"${PEM.replaceAll('\n', '\\n')}"}`, '{"k":"[redacted:private-key]"}'],
-    ['OpenSSH private key', j('-----BEGIN ', 'OPENSSH PRIVATE KEY-----\n', PEM_BODY, '\n-----END OPENSSH PRIVATE KEY-----'), '[redacted:private-key]'],
-    ['encrypted PEM with headers', j('-----BEGIN ', 'RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,ABCDEF0123\n\n', PEM_BODY, '\n-----END RSA PRIVATE KEY-----'), '[redacted:private-key]'],
-    ['truncated PEM private key', j('-----BEGIN ', 'PRIVATE KEY-----\n', PEM_BODY, '\n... (truncated)'), '[redacted:private-key]... (truncated)'],
+    [
+      'PEM private key with escaped newlines',
+      `{"k":"${PEM.replaceAll('\n', '\\n')}"}`,
+      '{"k":"[redacted:private-key]"}',
+    ],
+    [
+      'OpenSSH private key',
+      j('-----BEGIN ', 'OPENSSH PRIVATE KEY-----\n', PEM_BODY, '\n-----END OPENSSH PRIVATE KEY-----'),
+      '[redacted:private-key]',
+    ],
+    [
+      'encrypted PEM with headers',
+      j(
+        '-----BEGIN ',
+        'RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,ABCDEF0123\n\n',
+        PEM_BODY,
+        '\n-----END RSA PRIVATE KEY-----',
+      ),
+      '[redacted:private-key]',
+    ],
+    [
+      'truncated PEM private key',
+      j('-----BEGIN ', 'PRIVATE KEY-----\n', PEM_BODY, '\n... (truncated)'),
+      '[redacted:private-key]... (truncated)',
+    ],
     ['Authorization header', `Authorization: Bearer ${chars(32)}`, 'Authorization: Bearer [redacted:authorization]'],
-    ['curl -H with a quoted Authorization', `curl -H "authorization: bearer ${chars(12)}" https://api.example.com`, 'curl -H "authorization: bearer [redacted:authorization]" https://api.example.com'],
+    [
+      'curl -H with a quoted Authorization',
+      `curl -H "authorization: bearer ${chars(12)}" https://api.example.com`,
+      'curl -H "authorization: bearer [redacted:authorization]" https://api.example.com',
+    ],
     ['Basic authorization', `Authorization: Basic ${chars(24)}==`, 'Authorization: Basic [redacted:authorization]'],
     ['bearer token without header', `Bearer ${chars(40)}`, 'Bearer [redacted:bearer-token]'],
-    ['URL credentials', 'postgres://app:s3cr3t-P4ss@db.internal:5432/app', 'postgres://app:[redacted:url-password]@db.internal:5432/app'],
+    [
+      'URL credentials',
+      'postgres://app:s3cr3t-P4ss@db.internal:5432/app',
+      'postgres://app:[redacted:url-password]@db.internal:5432/app',
+    ],
     ['URL with an empty user', 'redis://:hunter2@localhost:6379', 'redis://:[redacted:url-password]@localhost:6379'],
     ['password= assignment', 'mysql --password=hunter2 -u root', 'mysql --password=[redacted:password] -u root'],
-    ['DB_PASSWORD in a .env', 'DB_HOST=db\nDB_PASSWORD=correct-horse\nDB_PORT=5432', 'DB_HOST=db\nDB_PASSWORD=[redacted:password]\nDB_PORT=5432'],
-    ['token in a query string', 'GET /cb?access_token=abc123def&state=xyz', 'GET /cb?access_token=[redacted:token]&state=xyz'],
+    [
+      'DB_PASSWORD in a .env',
+      'DB_HOST=db\nDB_PASSWORD=correct-horse\nDB_PORT=5432',
+      'DB_HOST=db\nDB_PASSWORD=[redacted:password]\nDB_PORT=5432',
+    ],
+    [
+      'token in a query string',
+      'GET /cb?access_token=abc123def&state=xyz',
+      'GET /cb?access_token=[redacted:token]&state=xyz',
+    ],
     ['api_key assignment', 'API_KEY=abcd1234', 'API_KEY=[redacted:api-key]'],
     ['secret assignment', 'client_secret=zzz999', 'client_secret=[redacted:secret]'],
     ['JSON password', '{"user":"bob","password":"hunter2"}', '{"user":"bob","password":"[redacted:password]"}'],
@@ -66,18 +119,38 @@ describe('maskSecrets', () => {
     ['several at once', `A=${OPENAI} B=${GITHUB}`, 'A=[redacted:openai-key] B=[redacted:github-token]'],
     // what `printenv` shows of the services' own settings
     ['an encryption key as env', `SESSION_ENCRYPTION_KEY=${chars(44)}`, 'SESSION_ENCRYPTION_KEY=[redacted:key]'],
-    ['previous keys, comma-separated', `SESSION_ENCRYPTION_PREVIOUS_KEYS=${chars(12)},${chars(16)}`, 'SESSION_ENCRYPTION_PREVIOUS_KEYS=[redacted:key]'],
+    [
+      'previous keys, comma-separated',
+      `SESSION_ENCRYPTION_PREVIOUS_KEYS=${chars(12)},${chars(16)}`,
+      'SESSION_ENCRYPTION_PREVIOUS_KEYS=[redacted:key]',
+    ],
     ['any *_KEY in env', `SIGNING_KEY=${chars(20)}\nNEXT=1`, 'SIGNING_KEY=[redacted:key]\nNEXT=1'],
-    ['a HuggingFace key as env (not hf_-shaped)', `HUGGINGFACE_API_KEY=${chars(24)}`, 'HUGGINGFACE_API_KEY=[redacted:api-key]'],
+    [
+      'a HuggingFace key as env (not hf_-shaped)',
+      `HUGGINGFACE_API_KEY=${chars(24)}`,
+      'HUGGINGFACE_API_KEY=[redacted:api-key]',
+    ],
     ['an Upstash token as env', `UPSTASH_REDIS_REST_TOKEN=${chars(40)}=`, 'UPSTASH_REDIS_REST_TOKEN=[redacted:token]'],
     ['an internal token as env', `INTERNAL_API_TOKEN=${chars(32)}`, 'INTERNAL_API_TOKEN=[redacted:token]'],
     ['a *_SECRET', `MY_SECRET=${chars(10)}`, 'MY_SECRET=[redacted:secret]'],
     ['a *_PASS', `SMTP_PASS=${chars(10)}`, 'SMTP_PASS=[redacted:password]'],
     ['*_CREDENTIALS', `GOOGLE_CREDENTIALS=${chars(10)}`, 'GOOGLE_CREDENTIALS=[redacted:credentials]'],
-    ['an export with quotes', `export SESSION_ENCRYPTION_KEY="${chars(20)}"`, 'export SESSION_ENCRYPTION_KEY="[redacted:key]"'],
+    [
+      'an export with quotes',
+      `export SESSION_ENCRYPTION_KEY="${chars(20)}"`,
+      'export SESSION_ENCRYPTION_KEY="[redacted:key]"',
+    ],
     ['a JSON *_KEY', `{"SESSION_ENCRYPTION_KEY": "${chars(20)}"}`, '{"SESSION_ENCRYPTION_KEY": "[redacted:key]"}'],
-    ['Redis URL with an empty user', `REDIS_URL=redis://:${chars(14)}@10.0.0.5:6379/0`, 'REDIS_URL=redis://:[redacted:url-password]@10.0.0.5:6379/0'],
-    ['Redis URL with a user', `rediss://default:${chars(30)}@eu1.upstash.io:6379`, 'rediss://default:[redacted:url-password]@eu1.upstash.io:6379'],
+    [
+      'Redis URL with an empty user',
+      `REDIS_URL=redis://:${chars(14)}@10.0.0.5:6379/0`,
+      'REDIS_URL=redis://:[redacted:url-password]@10.0.0.5:6379/0',
+    ],
+    [
+      'Redis URL with a user',
+      `rediss://default:${chars(30)}@eu1.upstash.io:6379`,
+      'rediss://default:[redacted:url-password]@eu1.upstash.io:6379',
+    ],
   ];
 
   it.each(cases)('%s', (_what, input, expected) => {
@@ -93,12 +166,18 @@ describe('maskSecrets', () => {
     ['UUID', 'request 550e8400-e29b-41d4-a716-446655440000 done'],
     ['git SHA', 'commit 9fceb02d0ae598e95dc970b74767f19372d61af8'],
     ['sha256 hex', 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
-    ['npm integrity', 'sha512-Kq5sNDhPj7eYm7XH5xQWaBqzD9Fq+Jxgv/fhQ8E1Nm/3v9Xb4kHjY3yHQmr3lD0l8F9Hr0FD8zrQJxk1xKzZgQ=='],
+    [
+      'npm integrity',
+      'sha512-Kq5sNDhPj7eYm7XH5xQWaBqzD9Fq+Jxgv/fhQ8E1Nm/3v9Xb4kHjY3yHQmr3lD0l8F9Hr0FD8zrQJxk1xKzZgQ==',
+    ],
     ['identifiers', 'hf_hub_download(repo) max_tokens=100 num_tokens=5 token_count=3 secretName=db'],
     ['references are not secrets', 'password=$DB_PASSWORD token=${TOKEN} -H "Authorization: Bearer $TOKEN"'],
     ['a URL without credentials', 'https://user@example.com:8443/path?x=1 and http://host:8080/a'],
     ['TypeScript types', 'interface A { token: string; password?: string }'],
-    ['public key', '-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----'],
+    [
+      'public key',
+      '-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----',
+    ],
     ['bearer in prose', 'a Bearer token is required; the bearer of bad news'],
     ['short eyJ', 'eyJhbGciOi is the start of a JWT header'],
     ['AKIA inside a longer word', `X${AWS_ID}Y`],
@@ -119,7 +198,7 @@ describe('maskSecrets', () => {
       'sk-'.repeat(200),
       'eyJ'.repeat(200),
       '-----BEGIN PRIVATE KEY-----'.repeat(50),
-      'a.'.repeat(500) + '://',
+      `${'a.'.repeat(500)}://`,
       'password'.repeat(100) + ' '.repeat(200),
       'x://'.repeat(200) + 'y:'.repeat(200),
       `${chars(300)} `,
@@ -166,7 +245,8 @@ describe('maskDeep', () => {
 });
 
 // Literal values must not share prefixes with the pattern fixtures above: `seeded` walks the alphabet differently.
-const seeded = (n: number, seed: number): string => Array.from({ length: n }, (_, i) => ALPHABET[(i * 5 + seed * 3) % ALPHABET.length]).join('');
+const seeded = (n: number, seed: number): string =>
+  Array.from({ length: n }, (_, i) => ALPHABET[(i * 5 + seed * 3) % ALPHABET.length]).join('');
 const session = j('se', seeded(44, 1));
 const internal = j('in', seeded(30, 2));
 
@@ -181,7 +261,9 @@ describe('createSecretMasker', () => {
 
   it('finds a value percent-encoded, as it sits in a URL', () => {
     const password = 'p@ss/w0rd+long';
-    expect(createSecretMasker([password])(`redis://:${encodeURIComponent(password)}@h:1`)).not.toContain(encodeURIComponent(password));
+    expect(createSecretMasker([password])(`redis://:${encodeURIComponent(password)}@h:1`)).not.toContain(
+      encodeURIComponent(password),
+    );
   });
 
   it('replaces the longer of two overlapping values whole', () => {
@@ -190,7 +272,9 @@ describe('createSecretMasker', () => {
   });
 
   it('applies only the literals when patterns are off (sensitive_data_detection = false)', () => {
-    expect(createSecretMasker([session], { patterns: false })(`${session} ${OPENAI}`)).toBe(`[redacted:configured-secret] ${OPENAI}`);
+    expect(createSecretMasker([session], { patterns: false })(`${session} ${OPENAI}`)).toBe(
+      `[redacted:configured-secret] ${OPENAI}`,
+    );
   });
 
   it('finishes on 1 MB with many literals', () => {
@@ -201,7 +285,7 @@ describe('createSecretMasker', () => {
 });
 
 describe('configuredSecrets', () => {
-  it("lists every secret of config.env: Redis password, tokens, session keys (previous too), API keys, the webhook", () => {
+  it('lists every secret of config.env: Redis password, tokens, session keys (previous too), API keys, the webhook', () => {
     const redisPassword = seeded(18, 3);
     const webhookPath = `services/T000/B000/${seeded(24, 4)}`;
     const [previousA, previousB, upstash] = [j(seeded(12, 5), 'a'), j(seeded(12, 6), 'b'), j('up', seeded(30, 7))];
@@ -218,14 +302,25 @@ describe('configuredSecrets', () => {
       },
     });
     const secrets = configuredSecrets(config);
-    expect(secrets).toEqual(expect.arrayContaining([
-      redisPassword, upstash, session, previousA, previousB, HF, internal,
-      `https://hooks.example.com/${webhookPath}`, webhookPath,
-    ]));
+    expect(secrets).toEqual(
+      expect.arrayContaining([
+        redisPassword,
+        upstash,
+        session,
+        previousA,
+        previousB,
+        HF,
+        internal,
+        `https://hooks.example.com/${webhookPath}`,
+        webhookPath,
+      ]),
+    );
     expect(secrets).not.toContain('127.0.0.1');
     const mask = createSecretMasker(secrets);
     const leaked = `REDIS_URL=redis://:${redisPassword}@127.0.0.1:6379/0 ${webhookPath} ${previousB}`;
-    expect(mask(leaked)).toBe('REDIS_URL=redis://:[redacted:configured-secret]@127.0.0.1:6379/0 [redacted:configured-secret] [redacted:configured-secret]');
+    expect(mask(leaked)).toBe(
+      'REDIS_URL=redis://:[redacted:configured-secret]@127.0.0.1:6379/0 [redacted:configured-secret] [redacted:configured-secret]',
+    );
   });
 });
 
@@ -249,13 +344,21 @@ describe('maskProgress', () => {
 
   it('masks a secret split across deltas', () => {
     const secret = seeded(40, 8);
-    const sent = run([delta('here: SESSION_ENC'), delta(`RYPTION_KEY=${secret.slice(0, 10)}`), delta(`${secret.slice(10)}\nnext `), delta('line')]);
+    const sent = run([
+      delta('here: SESSION_ENC'),
+      delta(`RYPTION_KEY=${secret.slice(0, 10)}`),
+      delta(`${secret.slice(10)}\nnext `),
+      delta('line'),
+    ]);
     expect(text(sent)).toBe('here: SESSION_ENCRYPTION_KEY=[redacted:key]\nnext line');
   });
 
   it('masks a configured value split across deltas, even in a word of its own', () => {
     const secret = seeded(24, 10);
-    const sent = run([delta(`the value is ${secret.slice(0, 1)}`), delta(`${secret.slice(1, 9)}`), delta(`${secret.slice(9)} ok`)], [secret]);
+    const sent = run(
+      [delta(`the value is ${secret.slice(0, 1)}`), delta(`${secret.slice(1, 9)}`), delta(`${secret.slice(9)} ok`)],
+      [secret],
+    );
     expect(text(sent)).toBe('the value is [redacted:configured-secret] ok');
   });
 
@@ -266,13 +369,21 @@ describe('maskProgress', () => {
   });
 
   it('holds a private key until its end line', () => {
-    const sent = run([delta(`${PEM.slice(0, 7)}`), delta(`${PEM.slice(7, 40)}\n`), delta(`${PEM.slice(40)}\n`), delta('done\n')]);
+    const sent = run([
+      delta(`${PEM.slice(0, 7)}`),
+      delta(`${PEM.slice(7, 40)}\n`),
+      delta(`${PEM.slice(40)}\n`),
+      delta('done\n'),
+    ]);
     expect(text(sent)).toBe('[redacted:private-key]\ndone\n');
   });
 
   it('flushes held text before other progress, and masks that progress too', () => {
     const secret = seeded(20, 12);
     const sent = run([delta('partial'), { kind: 'command', message: `running: grep ${secret} .` }], [secret]);
-    expect(sent).toEqual([delta('partial'), { kind: 'command', message: 'running: grep [redacted:configured-secret] .' }]);
+    expect(sent).toEqual([
+      delta('partial'),
+      { kind: 'command', message: 'running: grep [redacted:configured-secret] .' },
+    ]);
   });
 });

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHANNELS, McpRequestCompletedEventSchema } from '@techsapo/contracts/events';
 import { createRedisService, keys } from '@techsapo/redis';
+import type { FakeModelRequest } from '@techsapo/testing';
 import { Value } from 'typebox/value';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { FakeModelRequest } from '@techsapo/testing';
-import { textOf, useBridge, type RunningBridge } from './harness.js';
+import { type RunningBridge, textOf, useBridge } from './harness.js';
 
 const env = useBridge();
 
@@ -28,20 +28,41 @@ describe('codex and codex-reply over MCP', () => {
     expect(tools.map((t) => t.name).sort()).toEqual(['codex', 'codex-reply']);
     const codex = tools.find((t) => t.name === 'codex')!;
     expect(Object.keys(codex.inputSchema.properties ?? {})).toEqual(
-      expect.arrayContaining(['prompt', 'model', 'profile', 'cwd', 'sandbox', 'approval-policy', 'base-instructions', 'include-plan-tool', 'config']),
+      expect.arrayContaining([
+        'prompt',
+        'model',
+        'profile',
+        'cwd',
+        'sandbox',
+        'approval-policy',
+        'base-instructions',
+        'include-plan-tool',
+        'config',
+      ]),
     );
     expect(codex.inputSchema.required).toEqual(['prompt']);
     for (const tool of tools) expect(tool.description!.length).toBeLessThan(120);
   });
 
   it('answers a codex call with the final message, usage, cost and a thread id', async () => {
-    env.fake().script({ type: 'message', text: 'The answer is 42.', usage: { input_tokens: 1000, cached_input_tokens: 200, output_tokens: 50, reasoning_tokens: 10 } });
+    env.fake().script({
+      type: 'message',
+      text: 'The answer is 42.',
+      usage: { input_tokens: 1000, cached_input_tokens: 200, output_tokens: 50, reasoning_tokens: 10 },
+    });
     const client = await env.client(bridge);
-    const result = await client.callTool({ name: 'codex', arguments: { prompt: 'What is six times seven?', sandbox: 'workspace-write' } });
+    const result = await client.callTool({
+      name: 'codex',
+      arguments: { prompt: 'What is six times seven?', sandbox: 'workspace-write' },
+    });
     expect(result.isError).toBeFalsy();
     expect(textOf(result)).toBe('The answer is 42.');
     const structured = result.structuredContent as Record<string, unknown>;
-    expect(structured).toMatchObject({ content: 'The answer is 42.', cached: false, usage: { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 50, reasoningTokens: 10 } });
+    expect(structured).toMatchObject({
+      content: 'The answer is 42.',
+      cached: false,
+      usage: { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 50, reasoningTokens: 10 },
+    });
     // gpt-5-codex: 800 uncached x 1.25 + 200 cached x 0.125 + 50 out x 10, per million
     expect(structured.costUsd).toBeCloseTo((800 * 1.25 + 200 * 0.125 + 50 * 10) / 1e6, 12);
     expect(structured.threadId).toMatch(/^[0-9a-f-]{36}$/);
@@ -49,12 +70,21 @@ describe('codex and codex-reply over MCP', () => {
   });
 
   it('continues a thread with codex-reply, history included, under every argument name', async () => {
-    env.fake().script((req: FakeModelRequest) => ({ type: 'message', text: req.isFollowUp ? `follow-up of: ${req.lastUserText}` : 'first' }));
+    env.fake().script((req: FakeModelRequest) => ({
+      type: 'message',
+      text: req.isFollowUp ? `follow-up of: ${req.lastUserText}` : 'first',
+    }));
     const client = await env.client(bridge);
-    const first = await client.callTool({ name: 'codex', arguments: { prompt: 'remember 7', sandbox: 'workspace-write' } });
+    const first = await client.callTool({
+      name: 'codex',
+      arguments: { prompt: 'remember 7', sandbox: 'workspace-write' },
+    });
     const threadId = (first.structuredContent as { threadId: string }).threadId;
     for (const name of ['threadId', 'conversationId', 'sessionId']) {
-      const reply = await client.callTool({ name: 'codex-reply', arguments: { [name]: threadId, prompt: `what did I say? (${name})` } });
+      const reply = await client.callTool({
+        name: 'codex-reply',
+        arguments: { [name]: threadId, prompt: `what did I say? (${name})` },
+      });
       expect(reply.isError).toBeFalsy();
       expect(textOf(reply)).toBe(`follow-up of: what did I say? (${name})`);
       expect((reply.structuredContent as { threadId: string }).threadId).toBe(threadId);
@@ -69,7 +99,10 @@ describe('codex and codex-reply over MCP', () => {
     const noThread = await client.callTool({ name: 'codex-reply', arguments: { prompt: 'hi' } });
     expect(noThread.isError).toBe(true);
     expect(textOf(noThread)).toMatch(/threadId is required/);
-    const unknown = await client.callTool({ name: 'codex-reply', arguments: { threadId: '00000000-0000-0000-0000-000000000000', prompt: 'hi' } });
+    const unknown = await client.callTool({
+      name: 'codex-reply',
+      arguments: { threadId: '00000000-0000-0000-0000-000000000000', prompt: 'hi' },
+    });
     expect(unknown.isError).toBe(true);
     expect(textOf(unknown)).toMatch(/unknown thread .*start one with the codex tool/);
     const danger = await client.callTool({ name: 'codex', arguments: { prompt: 'x', sandbox: 'danger-full-access' } });
@@ -100,7 +133,10 @@ describe('codex and codex-reply over MCP', () => {
     const link = await client.callTool({ name: 'codex', arguments: { prompt: 'x', cwd: 'etc-link' } });
     expect(textOf(link)).toMatch(/is outside the workspaces/);
     env.fake().script({ type: 'message', text: 'in a subdirectory' });
-    const sub = await client.callTool({ name: 'codex', arguments: { prompt: 'work in sub', cwd: 'sub', sandbox: 'workspace-write' } });
+    const sub = await client.callTool({
+      name: 'codex',
+      arguments: { prompt: 'work in sub', cwd: 'sub', sandbox: 'workspace-write' },
+    });
     expect(sub.isError).toBeFalsy();
     expect(textOf(sub)).toBe('in a subdirectory');
   });
@@ -111,16 +147,28 @@ describe('codex and codex-reply over MCP', () => {
     const unsubscribe = await store.subscribe(CHANNELS.mcp, (m) => events.push(JSON.parse(m)));
     env.fake().script({ type: 'message', text: 'billed', usage: { input_tokens: 2000, output_tokens: 100 } });
     const client = await env.client(bridge, 'bob');
-    const result = await client.callTool({ name: 'codex', arguments: { prompt: 'bill me', sandbox: 'workspace-write' } });
+    const result = await client.callTool({
+      name: 'codex',
+      arguments: { prompt: 'bill me', sandbox: 'workspace-write' },
+    });
     await expect.poll(() => events.filter((e) => (e as { userId: string }).userId === 'bob')).toHaveLength(1);
     const event = events.find((e) => (e as { userId: string }).userId === 'bob')!;
     expect(Value.Check(McpRequestCompletedEventSchema, event)).toBe(true);
-    expect(event).toMatchObject({ tool: 'codex', cached: false, error: null, model: 'gpt-5-codex', threadId: (result.structuredContent as { threadId: string }).threadId });
+    expect(event).toMatchObject({
+      tool: 'codex',
+      cached: false,
+      error: null,
+      model: 'gpt-5-codex',
+      threadId: (result.structuredContent as { threadId: string }).threadId,
+    });
     const stream = await store.xRange(keys.mcpRequests, '-', '+');
     expect(stream.some((e) => JSON.parse(e.fields.event!).userId === 'bob')).toBe(true);
     const today = new Date().toISOString().slice(0, 10);
     await expect.poll(async () => (await createRedisService(store).getCostSummary('bob', today)).requests).toBe(1);
-    expect((await createRedisService(store).getCostSummary('bob', today)).totalCostUsd).toBeCloseTo((2000 * 1.25 + 100 * 10) / 1e6, 12);
+    expect((await createRedisService(store).getCostSummary('bob', today)).totalCostUsd).toBeCloseTo(
+      (2000 * 1.25 + 100 * 10) / 1e6,
+      12,
+    );
     await unsubscribe();
   });
 });

@@ -50,12 +50,62 @@ export function rulesFrom(config: Config): Rule[] {
   const m = config.monitoring;
   const budget = config.budget.monthly_limit_usd;
   return [
-    { id: 'response_time', metric: 'response_time', read: (s) => s.response_time_p95, threshold: m.alert_thresholds_response_time_ms, breached: (v) => v > m.alert_thresholds_response_time_ms, critical: (v) => v > 2 * m.alert_thresholds_response_time_ms, describe: (v) => `p95 response time ${v} ms > ${m.alert_thresholds_response_time_ms} ms` },
-    { id: 'error_rate', metric: 'error_rate', read: (s) => s.error_rate, threshold: m.alert_thresholds_error_rate, breached: (v) => v > m.alert_thresholds_error_rate, critical: (v) => v > 2 * m.alert_thresholds_error_rate, describe: (v) => `error rate ${(v * 100).toFixed(1)}% > ${(m.alert_thresholds_error_rate * 100).toFixed(1)}%` },
-    { id: 'cache_hit_rate', metric: 'cache_hit_rate', read: (s) => s.cache_hit_rate, threshold: m.alert_thresholds_cache_hit_rate, breached: (v) => v < m.alert_thresholds_cache_hit_rate, critical: () => false, describe: (v) => `cache hit rate ${(v * 100).toFixed(1)}% < ${(m.alert_thresholds_cache_hit_rate * 100).toFixed(1)}%` },
-    { id: 'queue_size', metric: 'queue_size', read: (s) => s.queue_size, threshold: m.alert_thresholds_queue_size, breached: (v) => v > m.alert_thresholds_queue_size, critical: (v) => v > 2 * m.alert_thresholds_queue_size, describe: (v) => `queue size ${v} > ${m.alert_thresholds_queue_size}` },
-    { id: 'memory_usage', metric: 'memory_usage', read: (s) => s.memory_usage, threshold: m.alert_thresholds_memory_usage_mb, breached: (v) => v > m.alert_thresholds_memory_usage_mb, critical: (v) => v > 1.5 * m.alert_thresholds_memory_usage_mb, describe: (v) => `memory ${v} MB > ${m.alert_thresholds_memory_usage_mb} MB` },
-    { id: 'monthly_cost', metric: 'monthly_cost', read: (_s, cost) => cost, threshold: config.budget.alert_threshold * budget, breached: (v) => v >= config.budget.alert_threshold * budget, critical: (v) => v >= budget, describe: (v) => `month cost ${v.toFixed(2)} USD >= ${(config.budget.alert_threshold * 100).toFixed(0)}% of the ${budget} USD budget` },
+    {
+      id: 'response_time',
+      metric: 'response_time',
+      read: (s) => s.response_time_p95,
+      threshold: m.alert_thresholds_response_time_ms,
+      breached: (v) => v > m.alert_thresholds_response_time_ms,
+      critical: (v) => v > 2 * m.alert_thresholds_response_time_ms,
+      describe: (v) => `p95 response time ${v} ms > ${m.alert_thresholds_response_time_ms} ms`,
+    },
+    {
+      id: 'error_rate',
+      metric: 'error_rate',
+      read: (s) => s.error_rate,
+      threshold: m.alert_thresholds_error_rate,
+      breached: (v) => v > m.alert_thresholds_error_rate,
+      critical: (v) => v > 2 * m.alert_thresholds_error_rate,
+      describe: (v) => `error rate ${(v * 100).toFixed(1)}% > ${(m.alert_thresholds_error_rate * 100).toFixed(1)}%`,
+    },
+    {
+      id: 'cache_hit_rate',
+      metric: 'cache_hit_rate',
+      read: (s) => s.cache_hit_rate,
+      threshold: m.alert_thresholds_cache_hit_rate,
+      breached: (v) => v < m.alert_thresholds_cache_hit_rate,
+      critical: () => false,
+      describe: (v) =>
+        `cache hit rate ${(v * 100).toFixed(1)}% < ${(m.alert_thresholds_cache_hit_rate * 100).toFixed(1)}%`,
+    },
+    {
+      id: 'queue_size',
+      metric: 'queue_size',
+      read: (s) => s.queue_size,
+      threshold: m.alert_thresholds_queue_size,
+      breached: (v) => v > m.alert_thresholds_queue_size,
+      critical: (v) => v > 2 * m.alert_thresholds_queue_size,
+      describe: (v) => `queue size ${v} > ${m.alert_thresholds_queue_size}`,
+    },
+    {
+      id: 'memory_usage',
+      metric: 'memory_usage',
+      read: (s) => s.memory_usage,
+      threshold: m.alert_thresholds_memory_usage_mb,
+      breached: (v) => v > m.alert_thresholds_memory_usage_mb,
+      critical: (v) => v > 1.5 * m.alert_thresholds_memory_usage_mb,
+      describe: (v) => `memory ${v} MB > ${m.alert_thresholds_memory_usage_mb} MB`,
+    },
+    {
+      id: 'monthly_cost',
+      metric: 'monthly_cost',
+      read: (_s, cost) => cost,
+      threshold: config.budget.alert_threshold * budget,
+      breached: (v) => v >= config.budget.alert_threshold * budget,
+      critical: (v) => v >= budget,
+      describe: (v) =>
+        `month cost ${v.toFixed(2)} USD >= ${(config.budget.alert_threshold * 100).toFixed(0)}% of the ${budget} USD budget`,
+    },
     {
       id: 'access_refused',
       metric: 'access_refused',
@@ -93,13 +143,27 @@ export class AlertBook {
           Object.assign(current, { value, healthy: 0, message: rule.describe(value) });
           continue;
         }
-        const alert = { id: rule.id, metric: rule.metric, value, threshold: rule.threshold, severity, state: 'firing' as const, since: at, message: rule.describe(value), healthy: 0 };
+        const alert = {
+          id: rule.id,
+          metric: rule.metric,
+          value,
+          threshold: rule.threshold,
+          severity,
+          state: 'firing' as const,
+          since: at,
+          message: rule.describe(value),
+          healthy: 0,
+        };
         this.alerts.set(rule.id, alert);
         changed.push(strip(alert));
       } else if (current?.state === 'firing') {
         current.value = value;
         if (++current.healthy >= RESOLVE_AFTER) {
-          Object.assign(current, { state: 'resolved', since: at, message: `resolved: ${rule.metric} is ${value} again (threshold ${rule.threshold})` });
+          Object.assign(current, {
+            state: 'resolved',
+            since: at,
+            message: `resolved: ${rule.metric} is ${value} again (threshold ${rule.threshold})`,
+          });
           changed.push(strip(current));
         }
       }
@@ -109,7 +173,9 @@ export class AlertBook {
 
   /** Every alert that has fired, firing ones first. */
   list(): Alert[] {
-    return [...this.alerts.values()].map(strip).sort((a, b) => (a.state === b.state ? 0 : a.state === 'firing' ? -1 : 1));
+    return [...this.alerts.values()]
+      .map(strip)
+      .sort((a, b) => (a.state === b.state ? 0 : a.state === 'firing' ? -1 : 1));
   }
 
   firing(): Alert[] {

@@ -62,17 +62,30 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
       labelNames: ['stat'],
       collect() {
         const s = latest();
-        for (const [stat, value] of [['avg', s?.response_time], ['p50', s?.response_time_p50], ['p95', s?.response_time_p95], ['p99', s?.response_time_p99]] as const) {
+        for (const [stat, value] of [
+          ['avg', s?.response_time],
+          ['p50', s?.response_time_p50],
+          ['p95', s?.response_time_p95],
+          ['p99', s?.response_time_p99],
+        ] as const) {
           if (value !== null && value !== undefined) this.set({ stat }, value);
         }
       },
     });
-    gauge('techsapo_perf_cache_hit_rate', 'Cache hit rate of codex calls in the latest sample', () => latest()?.cache_hit_rate);
+    gauge(
+      'techsapo_perf_cache_hit_rate',
+      'Cache hit rate of codex calls in the latest sample',
+      () => latest()?.cache_hit_rate,
+    );
     gauge('techsapo_perf_error_rate', 'Error rate in the latest sample', () => latest()?.error_rate);
     gauge('techsapo_perf_active_sessions', 'Turns running at the latest sample', () => latest()?.active_sessions);
     gauge('techsapo_perf_queue_size', 'Calls queued at the latest sample', () => latest()?.queue_size);
     gauge('techsapo_perf_requests', 'Tool calls in the latest sample', () => latest()?.requests);
-    gauge('techsapo_perf_memory_usage', "Bridge plus its Codex processes, in megabytes (the guide's memory_usage)", () => latest()?.memory_usage);
+    gauge(
+      'techsapo_perf_memory_usage',
+      "Bridge plus its Codex processes, in megabytes (the guide's memory_usage)",
+      () => latest()?.memory_usage,
+    );
     gauge('techsapo_perf_cost_per_hour_usd', 'Cost per hour in the latest sample (USD)', () => latest()?.cost_per_hour);
     gauge('techsapo_perf_month_cost_usd', 'MCP cost this month (USD)', () => monitor.monthCostUsd);
     gauge('techsapo_perf_budget_usd', 'Monthly budget (USD)', () => config.budget.monthly_limit_usd);
@@ -82,7 +95,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
       labelNames: ['alert', 'metric', 'severity'],
       collect() {
         this.reset();
-        for (const a of monitor.alerts.list()) this.set({ alert: a.id, metric: a.metric, severity: a.severity }, a.state === 'firing' ? 1 : 0);
+        for (const a of monitor.alerts.list())
+          this.set({ alert: a.id, metric: a.metric, severity: a.severity }, a.state === 'firing' ? 1 : 0);
       },
     });
     new client.Counter({

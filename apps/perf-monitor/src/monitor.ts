@@ -2,17 +2,17 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Config } from '@techsapo/config';
 import {
+  type AccessRefusedEvent,
   AccessRefusedEventSchema,
   CHANNELS,
-  type AccessRefusedEvent,
   type McpRequestCompletedEvent,
 } from '@techsapo/contracts/events';
 import { keys, type RedisStore } from '@techsapo/redis';
 import type { FastifyBaseLogger } from 'fastify';
 import { Value } from 'typebox/value';
-import { AlertBook, rulesFrom, type Alert } from './alerts.js';
+import { type Alert, AlertBook, rulesFrom } from './alerts.js';
 import type { WebhookNotifier } from './notifier.js';
-import { summarize, type BridgeSnapshot, type Sample } from './sample.js';
+import { type BridgeSnapshot, type Sample, summarize } from './sample.js';
 
 const NANO = 1e9;
 const SEEN_IDS = 20_000;
@@ -106,7 +106,10 @@ export class PerfMonitor {
     }
     this.monthCost = Number((await store.hGetAll(keys.perfMonthCost(month(Date.now())))).nano_usd ?? 0) / NANO;
     this.alerts.restore((await store.getJson<Alert[]>(keys.perfAlerts)) ?? []);
-    this.timer = setInterval(() => void this.tick().catch((error: unknown) => this.options.log.error({ err: error }, 'sampling failed')), config.monitoring.metrics_collection_interval_ms);
+    this.timer = setInterval(
+      () => void this.tick().catch((error: unknown) => this.options.log.error({ err: error }, 'sampling failed')),
+      config.monitoring.metrics_collection_interval_ms,
+    );
     this.timer.unref();
   }
 
@@ -191,7 +194,10 @@ export class PerfMonitor {
     else this.options.log.info({ alert }, line);
     if (this.options.performanceLog) {
       await mkdir(dirname(this.options.performanceLog), { recursive: true });
-      await appendFile(this.options.performanceLog, `${JSON.stringify({ time: new Date().toISOString(), level: alert.state === 'firing' ? alert.severity : 'info', msg: line, alert })}\n`);
+      await appendFile(
+        this.options.performanceLog,
+        `${JSON.stringify({ time: new Date().toISOString(), level: alert.state === 'firing' ? alert.severity : 'info', msg: line, alert })}\n`,
+      );
     }
     await this.options.store.publish(CHANNELS.alerts, JSON.stringify(alert)).catch(() => {});
     void this.options.notifier.notify(alert);

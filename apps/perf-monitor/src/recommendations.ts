@@ -14,7 +14,8 @@ export interface Recommendation {
 }
 
 const FILE = 'config/codex-mcp.toml';
-const mean = (values: number[]): number | null => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : null);
+const mean = (values: number[]): number | null =>
+  values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
 const r1 = (v: number): number => Math.round(v * 10) / 10;
 
 /**
@@ -22,10 +23,25 @@ const r1 = (v: number): number => Math.round(v * 10) / 10;
  * when the samples show either, cache TTL against hit rate, the session count that fits the memory
  * threshold, and the month's cost projection against the budget.
  */
-export function recommend(history: readonly Sample[], config: Config, monthCostUsd: number, now = Date.now()): Recommendation[] {
+export function recommend(
+  history: readonly Sample[],
+  config: Config,
+  monthCostUsd: number,
+  now = Date.now(),
+): Recommendation[] {
   const busy = history.filter((s) => s.requests > 0);
   if (busy.length === 0) {
-    return [{ id: 'no-data', severity: 'info', key: '', file: FILE, current: null, suggested: null, reason: `no traffic in the ${history.length} samples kept: nothing to tune yet` }];
+    return [
+      {
+        id: 'no-data',
+        severity: 'info',
+        key: '',
+        file: FILE,
+        current: null,
+        suggested: null,
+        reason: `no traffic in the ${history.length} samples kept: nothing to tune yet`,
+      },
+    ];
   }
   const out: Recommendation[] = [];
   const max = config.mcp.max_concurrent_sessions;
@@ -33,7 +49,13 @@ export function recommend(history: readonly Sample[], config: Config, monthCostU
   const queued = history.filter((s) => (s.queue_size ?? 0) > 0).length / history.length;
   const p95 = mean(busy.flatMap((s) => (s.response_time_p95 === null ? [] : [s.response_time_p95]))) ?? 0;
   const slow = p95 > config.monitoring.alert_thresholds_response_time_ms;
-  const add = (key: string, current: number | boolean, suggested: number | boolean, reason: string, severity: Recommendation['severity'] = 'warning'): void => {
+  const add = (
+    key: string,
+    current: number | boolean,
+    suggested: number | boolean,
+    reason: string,
+    severity: Recommendation['severity'] = 'warning',
+  ): void => {
     if (current !== suggested) out.push({ id: key, severity, key, file: FILE, current, suggested, reason });
   };
 
@@ -41,27 +63,62 @@ export function recommend(history: readonly Sample[], config: Config, monthCostU
     const why = `high load: calls queued in ${Math.round(queued * 100)}% of samples, mean p95 ${Math.round(p95)} ms, ${r1(active)} of ${max} sessions busy on average (guide's high-load settings)`;
     add('mcp.max_concurrent_sessions', max, Math.min(max, 10), why);
     add('mcp.session_timeout_ms', config.mcp.session_timeout_ms, Math.min(config.mcp.session_timeout_ms, 300_000), why);
-    add('performance.max_processes', config.performance.max_processes, Math.min(config.performance.max_processes, 6), why);
-    add('performance.initial_response_timeout', config.performance.initial_response_timeout, Math.min(config.performance.initial_response_timeout, 30_000), why);
+    add(
+      'performance.max_processes',
+      config.performance.max_processes,
+      Math.min(config.performance.max_processes, 6),
+      why,
+    );
+    add(
+      'performance.initial_response_timeout',
+      config.performance.initial_response_timeout,
+      Math.min(config.performance.initial_response_timeout, 30_000),
+      why,
+    );
   } else if (active < 0.3 * max && queued === 0) {
     const why = `low load: ${r1(active)} of ${max} sessions busy on average and nothing queued (guide's low-load settings)`;
     add('mcp.max_concurrent_sessions', max, Math.max(max, 20), why, 'info');
     add('mcp.batch_size', config.mcp.batch_size, Math.max(config.mcp.batch_size, 8), why, 'info');
-    add('performance.max_processes', config.performance.max_processes, Math.max(config.performance.max_processes, 12), why, 'info');
-    add('performance.connection_pool_size', config.performance.connection_pool_size, Math.max(config.performance.connection_pool_size, 15), why, 'info');
+    add(
+      'performance.max_processes',
+      config.performance.max_processes,
+      Math.max(config.performance.max_processes, 12),
+      why,
+      'info',
+    );
+    add(
+      'performance.connection_pool_size',
+      config.performance.connection_pool_size,
+      Math.max(config.performance.connection_pool_size, 15),
+      why,
+      'info',
+    );
   }
 
   const hits = mean(busy.flatMap((s) => (s.cache_hit_rate === null ? [] : [s.cache_hit_rate])));
   if (config.mcp.enable_response_caching && hits !== null && hits < config.monitoring.alert_thresholds_cache_hit_rate) {
     const longer = Math.min(config.mcp.cache_ttl_ms * 2, 1_800_000);
-    add('mcp.cache_ttl_ms', config.mcp.cache_ttl_ms, longer, `cache hit rate ${Math.round(hits * 100)}% < ${Math.round(config.monitoring.alert_thresholds_cache_hit_rate * 100)}%: keep answers longer (the guide's API responses: 5-30 min)`);
+    add(
+      'mcp.cache_ttl_ms',
+      config.mcp.cache_ttl_ms,
+      longer,
+      `cache hit rate ${Math.round(hits * 100)}% < ${Math.round(config.monitoring.alert_thresholds_cache_hit_rate * 100)}%: keep answers longer (the guide's API responses: 5-30 min)`,
+    );
   }
 
-  const perSession = mean(history.flatMap((s) => (s.memory_usage !== null && s.active_sessions ? [s.memory_usage / s.active_sessions] : [])));
+  const perSession = mean(
+    history.flatMap((s) => (s.memory_usage !== null && s.active_sessions ? [s.memory_usage / s.active_sessions] : [])),
+  );
   if (perSession !== null) {
     const fits = Math.max(1, Math.floor(config.monitoring.alert_thresholds_memory_usage_mb / perSession));
     if (fits < max) {
-      add('mcp.max_concurrent_sessions', max, fits, `${r1(perSession)} MB per active session: ${fits} sessions fit under the ${config.monitoring.alert_thresholds_memory_usage_mb} MB threshold`, 'critical');
+      add(
+        'mcp.max_concurrent_sessions',
+        max,
+        fits,
+        `${r1(perSession)} MB per active session: ${fits} sessions fit under the ${config.monitoring.alert_thresholds_memory_usage_mb} MB threshold`,
+        'critical',
+      );
     }
   }
 
@@ -82,6 +139,7 @@ export function recommend(history: readonly Sample[], config: Config, monthCostU
   // One suggestion per key: the most severe wins (memory before load).
   const rank = { critical: 0, warning: 1, info: 2 };
   const byKey = new Map<string, Recommendation>();
-  for (const rec of out.sort((a, b) => rank[a.severity] - rank[b.severity])) if (!byKey.has(rec.id)) byKey.set(rec.id, rec);
+  for (const rec of out.sort((a, b) => rank[a.severity] - rank[b.severity]))
+    if (!byKey.has(rec.id)) byKey.set(rec.id, rec);
   return [...byKey.values()];
 }

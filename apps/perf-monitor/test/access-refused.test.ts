@@ -9,8 +9,18 @@ import { RESOLVE_AFTER } from '../src/alerts.js';
 import { buildApp } from '../src/app.js';
 
 /** What the bridge and the session-service report when a user reaches for another user's things. */
-const theirThread = { service: 'codex-mcp-bridge', userId: 'mallory', resource: 'thread', resourceId: 'alice-1' } as const;
-const theirSession = { service: 'session-service', userId: 'mallory', resource: 'session', resourceId: 'bob-1' } as const;
+const theirThread = {
+  service: 'codex-mcp-bridge',
+  userId: 'mallory',
+  resource: 'thread',
+  resourceId: 'alice-1',
+} as const;
+const theirSession = {
+  service: 'session-service',
+  userId: 'mallory',
+  resource: 'session',
+  resourceId: 'bob-1',
+} as const;
 
 const counter = (metrics: string, service: string, resource: string): number | undefined => {
   const series = `techsapo_access_refused_total{service="${service}",resource="${resource}"} `;
@@ -53,7 +63,13 @@ describe('refused cross-user attempts, counted by the perf-monitor', () => {
     await reportAccessRefused(services, theirSession);
     // What is not a refused access, or not one that the contract allows, is not counted.
     await services.publish(CHANNELS.security, 'not json');
-    const notOwnable = { ...theirThread, type: 'access.refused', id: randomUUID(), at: new Date().toISOString(), resource: 'house' };
+    const notOwnable = {
+      ...theirThread,
+      type: 'access.refused',
+      id: randomUUID(),
+      at: new Date().toISOString(),
+      resource: 'house',
+    };
     await services.publish(CHANNELS.security, JSON.stringify(notOwnable));
     await services.xAdd(keys.audit, { type: 'tool_call', at: new Date().toISOString(), detail: '{}' });
     await expect.poll(() => app.monitor.pendingAccessRefused, { timeout: 5000 }).toBe(3);
@@ -74,7 +90,8 @@ describe('refused cross-user attempts, counted by the perf-monitor', () => {
     const alert = () => app.monitor.alerts.list().find((a) => a.metric === 'access_refused');
     const message = expect.stringMatching(/^3 refused attempts to reach another user's/);
     expect(alert()).toMatchObject({ state: 'firing', severity: 'warning', value: 3, message });
-    const firing = /^techsapo_perf_alert_firing\{alert="access_refused",metric="access_refused",severity="warning"\} 1$/m;
+    const firing =
+      /^techsapo_perf_alert_firing\{alert="access_refused",metric="access_refused",severity="warning"\} 1$/m;
     expect((await app.inject('/metrics')).body).toMatch(firing);
     for (let i = 0; i < RESOLVE_AFTER; i++) expect((await app.monitor.tick()).access_refused).toBe(0);
     expect(alert()?.state).toBe('resolved');

@@ -26,7 +26,10 @@ const sample = (over: Partial<Sample> = {}): Sample => ({
 describe('AlertBook', () => {
   it('fires on every guide threshold, with value, threshold, severity and since', () => {
     const book = new AlertBook(rulesFrom(config));
-    const changed = book.evaluate(sample({ response_time_p95: 6000, error_rate: 0.2, cache_hit_rate: 0.3, queue_size: 11, memory_usage: 600 }), 60);
+    const changed = book.evaluate(
+      sample({ response_time_p95: 6000, error_rate: 0.2, cache_hit_rate: 0.3, queue_size: 11, memory_usage: 600 }),
+      60,
+    );
     expect(changed.map((a) => [a.metric, a.severity, a.state])).toEqual([
       ['response_time', 'warning', 'firing'],
       ['error_rate', 'critical', 'firing'],
@@ -36,7 +39,10 @@ describe('AlertBook', () => {
       ['monthly_cost', 'warning', 'firing'],
     ]);
     expect(changed[0]).toMatchObject({ value: 6000, threshold: 5000, message: 'p95 response time 6000 ms > 5000 ms' });
-    expect(changed.at(-1)).toMatchObject({ threshold: 56, message: 'month cost 60.00 USD >= 80% of the 70 USD budget' });
+    expect(changed.at(-1)).toMatchObject({
+      threshold: 56,
+      message: 'month cost 60.00 USD >= 80% of the 70 USD budget',
+    });
     expect(book.firing()).toHaveLength(6);
   });
 
@@ -44,7 +50,9 @@ describe('AlertBook', () => {
     const book = new AlertBook(rulesFrom(config));
     expect(book.evaluate(sample({ queue_size: 12 }), 0)).toHaveLength(1);
     expect(book.evaluate(sample({ queue_size: 15 }), 0)).toHaveLength(0);
-    expect(book.evaluate(sample({ queue_size: 25 }), 0)).toMatchObject([{ metric: 'queue_size', severity: 'critical', state: 'firing' }]);
+    expect(book.evaluate(sample({ queue_size: 25 }), 0)).toMatchObject([
+      { metric: 'queue_size', severity: 'critical', state: 'firing' },
+    ]);
     expect(book.evaluate(sample({}), 70)).toMatchObject([{ metric: 'monthly_cost', severity: 'critical' }]);
   });
 
@@ -74,7 +82,8 @@ describe('AlertBook', () => {
   it('leaves traffic alerts alone in an interval without traffic', () => {
     const book = new AlertBook(rulesFrom(config));
     book.evaluate(sample({ error_rate: 0.5 }), 0);
-    for (let i = 0; i < 5; i++) book.evaluate(sample({ requests: 0, error_rate: null, response_time_p95: null, cache_hit_rate: null }), 0);
+    for (let i = 0; i < 5; i++)
+      book.evaluate(sample({ requests: 0, error_rate: null, response_time_p95: null, cache_hit_rate: null }), 0);
     expect(book.firing().map((a) => a.metric)).toEqual(['error_rate']);
   });
 });

@@ -4,13 +4,18 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { loadConfig } from '@techsapo/config';
 import { internalHeaders, type Service } from '@techsapo/service-kit';
-import { freePort, type FakeResponsesServer } from '@techsapo/testing';
+import { type FakeResponsesServer, freePort } from '@techsapo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { root, startBridgeStack, type BridgeStack } from './stack.js';
+import { type BridgeStack, root, startBridgeStack } from './stack.js';
 
 /** A loopback stand-in for a Slack incoming webhook: fails its first delivery, records the rest. */
-function webhookReceiver(): Promise<{ url: string; received: { text: string }[]; attempts: () => number; close: () => void }> {
+function webhookReceiver(): Promise<{
+  url: string;
+  received: { text: string }[];
+  attempts: () => number;
+  close: () => void;
+}> {
   const received: { text: string }[] = [];
   let attempts = 0;
   const server: Server = createServer((req, res) => {
@@ -26,7 +31,12 @@ function webhookReceiver(): Promise<{ url: string; received: { text: string }[];
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const port = (server.address() as { port: number }).port;
-      resolve({ url: `http://127.0.0.1:${port}/hook`, received, attempts: () => attempts, close: () => server.close() });
+      resolve({
+        url: `http://127.0.0.1:${port}/hook`,
+        received,
+        attempts: () => attempts,
+        close: () => server.close(),
+      });
     }),
   );
 }
@@ -69,7 +79,8 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
 
   it('samples traffic with errors, cache hits and a slow turn, and raises the alerts', async () => {
     app = await buildApp(monitorConfig(), { webhook: { attempts: 3, backoffMs: 50, timeoutMs: 2000 } });
-    const call = (prompt: string, sandbox = 'workspace-write') => client.callTool({ name: 'codex', arguments: { prompt, sandbox } });
+    const call = (prompt: string, sandbox = 'workspace-write') =>
+      client.callTool({ name: 'codex', arguments: { prompt, sandbox } });
     fake.script({ type: 'message', text: 'fine', usage: { input_tokens: 1000, output_tokens: 100 } });
     await call('a');
     await call('cached question', 'read-only');
@@ -83,13 +94,23 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
     await expect.poll(() => app.monitor.pendingEvents, { timeout: 5000 }).toBe(5);
     await app.monitor.tick();
     const [sample] = (await get(app, '/api/v1/mcp/metrics/history')).json();
-    expect(sample).toMatchObject({ requests: 5, cache_hit_rate: 0.2, error_rate: 0.2, active_sessions: 0, queue_size: 0 });
+    expect(sample).toMatchObject({
+      requests: 5,
+      cache_hit_rate: 0.2,
+      error_rate: 0.2,
+      active_sessions: 0,
+      queue_size: 0,
+    });
     expect(sample.response_time_p99).toBeGreaterThan(5000);
     expect(sample.memory_usage).toBeGreaterThan(50);
     expect(sample.cost_per_hour).toBeGreaterThan(0);
 
     const alerts = (await get(app, '/api/v1/mcp/alerts')).json();
-    expect(alerts.map((a: { metric: string }) => a.metric).sort()).toEqual(['cache_hit_rate', 'error_rate', 'response_time']);
+    expect(alerts.map((a: { metric: string }) => a.metric).sort()).toEqual([
+      'cache_hit_rate',
+      'error_rate',
+      'response_time',
+    ]);
     await expect.poll(() => hook.received.length, { timeout: 5000 }).toBe(3);
     expect(hook.attempts()).toBe(4); // the first delivery failed and was retried
     expect(hook.received.map((m) => m.text).join('\n')).toMatch(/error rate 20\.0% > 5\.0%/);
@@ -97,7 +118,9 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
     // An interval without traffic is recorded as such and leaves the alerts as they are.
     const idle = await app.monitor.tick();
     expect(idle).toMatchObject({ requests: 0, response_time: null, error_rate: null });
-    expect((await get(app, '/api/v1/mcp/alerts')).json().filter((a: { state: string }) => a.state === 'firing')).toHaveLength(3);
+    expect(
+      (await get(app, '/api/v1/mcp/alerts')).json().filter((a: { state: string }) => a.state === 'firing'),
+    ).toHaveLength(3);
     expect(hook.received).toHaveLength(3);
 
     const log = readFileSync(join(stack.dir, 'logs', 'performance.log'), 'utf8');
@@ -123,13 +146,25 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
     const times = await sh("npm run mcp-metrics | jq '.[] | .response_time' | sort -n");
     expect(times.status, times.stderr).toBe(0);
     expect(Number(times.stdout.trim()), JSON.stringify(times)).toBeGreaterThan(1000);
-    expect((await sh("npm run mcp-metrics | jq '.[] | .cache_hit_rate' | awk '{sum+=$1; count++} END {print \"Average:\", sum/count}'")).stdout.trim()).toBe('Average: 0.2');
-    expect((await sh("npm run mcp-alerts | jq '[.[] | select(.metric == \"error_rate\")] | length'")).stdout.trim()).toBe('1');
+    expect(
+      (
+        await sh(
+          "npm run mcp-metrics | jq '.[] | .cache_hit_rate' | awk '{sum+=$1; count++} END {print \"Average:\", sum/count}'",
+        )
+      ).stdout.trim(),
+    ).toBe('Average: 0.2');
+    expect(
+      (await sh('npm run mcp-alerts | jq \'[.[] | select(.metric == "error_rate")] | length\'')).stdout.trim(),
+    ).toBe('1');
     expect((await sh('npm run mcp-metrics | grep memory')).stdout).toMatch(/"memory_usage": \d/);
     expect((await sh("npm run mcp-performance -- --json | jq '.memory_usage'")).stdout.trim()).toMatch(/^\d+(\.\d+)?$/);
     expect((await sh('npm run mcp-performance')).stdout).toMatch(/error_rate\s+-\s+20\.0%/);
     const recs = JSON.parse((await sh('npm run mcp-recommendations')).stdout);
-    expect(recs.some((r: { key: string; file: string }) => r.key === 'mcp.cache_ttl_ms' && r.file === 'config/codex-mcp.toml')).toBe(true);
+    expect(
+      recs.some(
+        (r: { key: string; file: string }) => r.key === 'mcp.cache_ttl_ms' && r.file === 'config/codex-mcp.toml',
+      ),
+    ).toBe(true);
     const optimize = await sh('npm run mcp-optimize');
     expect(optimize.status).toBe(1); // the error-rate alert is critical (20% > 2 x 5%)
     expect(JSON.parse(optimize.stdout).status).toBe('critical');
@@ -150,7 +185,8 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
 
   it('loses no event while it is down: the stream fills the gap', async () => {
     fake.script({ type: 'message', text: 'while down' });
-    for (const p of ['x', 'y', 'z']) await client.callTool({ name: 'codex', arguments: { prompt: p, sandbox: 'workspace-write' } });
+    for (const p of ['x', 'y', 'z'])
+      await client.callTool({ name: 'codex', arguments: { prompt: p, sandbox: 'workspace-write' } });
     await new Promise((r) => setTimeout(r, 200)); // the last event reaches the stream just after its call returns
     const again = await buildApp(monitorConfig());
     const sample = await again.monitor.tick();
@@ -158,7 +194,9 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
     const metrics = (await get(again, '/metrics')).body;
     expect(metrics).toMatch(/^techsapo_perf_requests 3$/m);
     // Alerts firing before the restart are still firing, and were not announced again.
-    expect(metrics).toMatch(/^techsapo_perf_alert_firing\{alert="error_rate",metric="error_rate",severity="critical"\} 1$/m);
+    expect(metrics).toMatch(
+      /^techsapo_perf_alert_firing\{alert="error_rate",metric="error_rate",severity="critical"\} 1$/m,
+    );
     expect(hook.received).toHaveLength(3);
     await again.close();
   });

@@ -52,7 +52,10 @@ function withTokenFile(config: string): string {
   cpSync(RULES_DIR, join(dir, 'rules'), { recursive: true });
   writeFileSync(join(dir, 'token'), 'a-token-for-promtool-0123456789\n');
   const file = join(dir, 'prometheus.yml');
-  const text = readFileSync(config, 'utf8').replace(/credentials_file: \S+/g, `credentials_file: ${join(dir, 'token')}`);
+  const text = readFileSync(config, 'utf8').replace(
+    /credentials_file: \S+/g,
+    `credentials_file: ${join(dir, 'token')}`,
+  );
   writeFileSync(file, text);
   return file;
 }
@@ -67,7 +70,7 @@ describe('Prometheus configuration and rules', () => {
   });
 
   it('scrapes every service with the internal token: a file beside prometheus.yml, a compose secret', () => {
-    const jobs = (text: string) => text.split(/\n(?=  - job_name: )/).slice(1);
+    const jobs = (text: string) => text.split(/\n(?= {2}- job_name: )/).slice(1);
     const auth = (path: string) =>
       ['    authorization:', '      type: Bearer', `      credentials_file: ${path}`].join('\n');
     const local = jobs(readFileSync(PROMETHEUS_CONFIG, 'utf8'));
@@ -94,14 +97,25 @@ describe('Prometheus configuration and rules', () => {
     const local = readFileSync(PROMETHEUS_CONFIG, 'utf8');
     const compose = readFileSync(PROMETHEUS_COMPOSE_CONFIG, 'utf8');
     expect(local).toContain(
-      ["  - job_name: 'techsapo-mcp'", '    static_configs:', "      - targets: ['localhost:4000']", "    metrics_path: '/metrics'", '    scrape_interval: 30s'].join('\n'),
+      [
+        "  - job_name: 'techsapo-mcp'",
+        '    static_configs:',
+        "      - targets: ['localhost:4000']",
+        "    metrics_path: '/metrics'",
+        '    scrape_interval: 30s',
+      ].join('\n'),
     );
     const jobs = (text: string) => [...text.matchAll(/job_name: '([^']+)'/g)].map((m) => m[1]);
     expect(jobs(local)).toEqual(['techsapo-mcp', 'session-service', 'codex-mcp-bridge', 'perf-monitor']);
     expect(jobs(compose)).toEqual(jobs(local));
     const targets = (text: string) => [...text.matchAll(/targets: \['([^']+)'\]/g)].map((m) => m[1]);
     expect(targets(local)).toEqual(['localhost:4000', 'localhost:4001', 'localhost:4002', 'localhost:4003']);
-    expect(targets(compose)).toEqual(['gateway:4000', 'session-service:4001', 'codex-mcp-bridge:4002', 'perf-monitor:4003']);
+    expect(targets(compose)).toEqual([
+      'gateway:4000',
+      'session-service:4001',
+      'codex-mcp-bridge:4002',
+      'perf-monitor:4003',
+    ]);
   });
 
   it('promtool accepts the rules', () => {
@@ -134,7 +148,9 @@ interface Panel {
 const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { uid: string; panels: Panel[] };
 /** Every panel but rows, including those inside (collapsed) rows. */
 const panels = dashboard.panels.flatMap((p) => (p.type === 'row' ? (p.panels ?? []) : [p]));
-const queries = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title ?? `#${p.id}`, expr: t.expr ?? '' })));
+const queries = panels.flatMap((p) =>
+  (p.targets ?? []).map((t) => ({ panel: p.title ?? `#${p.id}`, expr: t.expr ?? '' })),
+);
 
 // A scrape of every metric the services export (the metric names and labels the dashboard relies on).
 const BRIDGE = 'job="codex-mcp-bridge",instance="localhost:4002"';
@@ -142,7 +158,12 @@ const PERF = 'job="perf-monitor",instance="localhost:4003"';
 function syntheticSeries(): { series: string; values: string }[] {
   const series: { series: string; values: string }[] = [];
   const add = (name: string, values: string) => series.push({ series: name, values });
-  for (const [job, port] of [['techsapo-mcp', 4000], ['session-service', 4001], ['codex-mcp-bridge', 4002], ['perf-monitor', 4003]] as const) {
+  for (const [job, port] of [
+    ['techsapo-mcp', 4000],
+    ['session-service', 4001],
+    ['codex-mcp-bridge', 4002],
+    ['perf-monitor', 4003],
+  ] as const) {
     const labels = `job="${job}",instance="localhost:${port}"`;
     const route = `${labels},method="GET",route="/health",status_code="200"`;
     add(`up{${labels}}`, '1+0x90');
@@ -158,12 +179,30 @@ function syntheticSeries(): { series: string; values: string }[] {
     add(`techsapo_mcp_call_duration_seconds_bucket{${BRIDGE},tool="codex",cached="${cached}",le="+Inf"}`, '0+5x90');
   }
   add(`techsapo_mcp_cache_hits_total{${BRIDGE}}`, '0+5x90');
-  for (const kind of ['input', 'cached_input', 'output', 'reasoning']) add(`techsapo_mcp_tokens_total{${BRIDGE},kind="${kind}"}`, '0+100x90');
+  for (const kind of ['input', 'cached_input', 'output', 'reasoning'])
+    add(`techsapo_mcp_tokens_total{${BRIDGE},kind="${kind}"}`, '0+100x90');
   add(`techsapo_mcp_cost_usd_total{${BRIDGE},model="gpt-5-codex"}`, '0+0.01x90');
-  for (const gauge of ['techsapo_mcp_active_sessions', 'techsapo_mcp_queue_size', 'techsapo_mcp_sessions', 'techsapo_codex_processes']) add(`${gauge}{${BRIDGE}}`, '1+0x90');
+  for (const gauge of [
+    'techsapo_mcp_active_sessions',
+    'techsapo_mcp_queue_size',
+    'techsapo_mcp_sessions',
+    'techsapo_codex_processes',
+  ])
+    add(`${gauge}{${BRIDGE}}`, '1+0x90');
   add(`techsapo_codex_restarts_total{${BRIDGE}}`, '0+0x90');
-  for (const stat of ['avg', 'p50', 'p95', 'p99']) add(`techsapo_perf_response_time{${PERF},stat="${stat}"}`, '800+0x90');
-  for (const gauge of ['cache_hit_rate', 'error_rate', 'active_sessions', 'queue_size', 'requests', 'memory_usage', 'cost_per_hour_usd', 'month_cost_usd', 'budget_usd']) {
+  for (const stat of ['avg', 'p50', 'p95', 'p99'])
+    add(`techsapo_perf_response_time{${PERF},stat="${stat}"}`, '800+0x90');
+  for (const gauge of [
+    'cache_hit_rate',
+    'error_rate',
+    'active_sessions',
+    'queue_size',
+    'requests',
+    'memory_usage',
+    'cost_per_hour_usd',
+    'month_cost_usd',
+    'budget_usd',
+  ]) {
     add(`techsapo_perf_${gauge}{${PERF}}`, '1+0x90');
   }
   add(`techsapo_perf_alert_firing{${PERF},alert="queue_size",metric="queue_size",severity="warning"}`, '0+0x90');
@@ -180,7 +219,10 @@ describe('Grafana dashboard', () => {
       const name = `panel "${panel.title ?? panel.id}"`;
       expect(panel.datasource?.uid, name).toBe(DATASOURCE_UID);
       const targets = panel.targets ?? [];
-      expect(targets.some((t) => typeof t.expr === 'string' && t.expr.trim() !== ''), `${name} has a query`).toBe(true);
+      expect(
+        targets.some((t) => typeof t.expr === 'string' && t.expr.trim() !== ''),
+        `${name} has a query`,
+      ).toBe(true);
       for (const target of targets) {
         expect(target.expr?.trim(), `${name} target ${target.refId}`).toBeTruthy();
         if (target.datasource) expect(target.datasource.uid, `${name} target ${target.refId}`).toBe(DATASOURCE_UID);
@@ -190,10 +232,19 @@ describe('Grafana dashboard', () => {
 
   it("covers every metric of the guide's MCPPerformanceMetrics, response time with p50/p95/p99", () => {
     const exprs = queries.map((q) => q.expr).join('\n');
-    for (const metric of ['response_time', 'cache_hit_rate', 'active_sessions', 'error_rate', 'memory_usage', 'cost_per_hour']) {
+    for (const metric of [
+      'response_time',
+      'cache_hit_rate',
+      'active_sessions',
+      'error_rate',
+      'memory_usage',
+      'cost_per_hour',
+    ]) {
       expect(exprs, `a panel queries techsapo_perf_${metric}*`).toContain(`techsapo_perf_${metric}`);
     }
-    const responseTime = panels.find((p) => (p.targets ?? []).some((t) => t.expr?.includes('techsapo_perf_response_time')));
+    const responseTime = panels.find((p) =>
+      (p.targets ?? []).some((t) => t.expr?.includes('techsapo_perf_response_time')),
+    );
     const stats = (responseTime?.targets ?? []).map((t) => t.expr ?? '').join('\n');
     for (const stat of ['p50', 'p95', 'p99']) expect(stats).toContain(`stat="${stat}"`);
     // and the rest: alerts, queue, Codex processes and restarts, request rate, tokens, cost by model
@@ -216,14 +267,31 @@ describe('Grafana dashboard', () => {
     const file = join(work, 'dashboard-queries.rules.yml');
     const rules = queries.map(({ expr }, i) => ({ record: `techsapo:dashboard_query:${i}`, expr }));
     writeFileSync(file, JSON.stringify({ groups: [{ name: 'dashboard-queries', rules }] }, null, 1)); // JSON is YAML
-    const index = queries.map(({ panel, expr }, i) => `  techsapo:dashboard_query:${i} = panel "${panel}": ${expr}`).join('\n');
+    const index = queries
+      .map(({ panel, expr }, i) => `  techsapo:dashboard_query:${i} = panel "${panel}": ${expr}`)
+      .join('\n');
     expectPromtoolOk(['check', 'rules', file], `\nqueries:\n${index}`);
   });
 
   it('every query returns data when every metric is scraped', () => {
     const file = join(work, 'dashboard-queries.test.yml');
-    const tests = queries.map(({ expr }) => ({ expr: `count(${expr}) > bool 0`, eval_time: '80m', exp_samples: [{ labels: '{}', value: 1 }] }));
-    writeFileSync(file, JSON.stringify({ rule_files: [], evaluation_interval: '1m', tests: [{ interval: '1m', input_series: syntheticSeries(), promql_expr_test: tests }] }, null, 1));
+    const tests = queries.map(({ expr }) => ({
+      expr: `count(${expr}) > bool 0`,
+      eval_time: '80m',
+      exp_samples: [{ labels: '{}', value: 1 }],
+    }));
+    writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          rule_files: [],
+          evaluation_interval: '1m',
+          tests: [{ interval: '1m', input_series: syntheticSeries(), promql_expr_test: tests }],
+        },
+        null,
+        1,
+      ),
+    );
     expectPromtoolOk(['test', 'rules', file], '\n("got: nil" means the query returned nothing)');
   });
 });

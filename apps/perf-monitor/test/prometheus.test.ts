@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '@techsapo/config';
@@ -7,7 +7,7 @@ import { internalHeaders, reportAccessRefused, type Service } from '@techsapo/se
 import { freePort } from '@techsapo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { root, startBridgeStack, type BridgeStack } from './stack.js';
+import { type BridgeStack, root, startBridgeStack } from './stack.js';
 
 interface Panel {
   title: string;
@@ -15,9 +15,13 @@ interface Panel {
   panels?: Panel[];
 }
 
-const dashboard = JSON.parse(readFileSync(join(root, 'docker/grafana/dashboards/techsapo-mcp.json'), 'utf8')) as { panels: Panel[] };
+const dashboard = JSON.parse(readFileSync(join(root, 'docker/grafana/dashboards/techsapo-mcp.json'), 'utf8')) as {
+  panels: Panel[];
+};
 const panels = (list: Panel[]): Panel[] => list.flatMap((p) => [p, ...panels(p.panels ?? [])]);
-const queries = panels(dashboard.panels).flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
+const queries = panels(dashboard.panels).flatMap((p) =>
+  (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })),
+);
 
 /**
  * A real Prometheus (the Debian package) scraping the running bridge and perf-monitor every second with their
@@ -58,7 +62,10 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
 
     const dir = join(stack.dir, 'prometheus');
     mkdirSync(join(dir, 'rules'), { recursive: true });
-    const rules = readFileSync(join(root, 'docker/prometheus/rules/techsapo.yml'), 'utf8').replace(/^(\s+)for: \S+$/gm, '$1for: 0s');
+    const rules = readFileSync(join(root, 'docker/prometheus/rules/techsapo.yml'), 'utf8').replace(
+      /^(\s+)for: \S+$/gm,
+      '$1for: 0s',
+    );
     writeFileSync(join(dir, 'rules', 'techsapo.yml'), rules);
     const target = (url: string) => new URL(url).host;
     const gatewayPort = await freePort(); // no gateway yet: its job must show up == 0
@@ -77,9 +84,25 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
     );
     const promPort = await freePort();
     promUrl = `http://127.0.0.1:${promPort}`;
-    prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
-    for (let tries = 0; (await fetch(`${promUrl}/-/ready`).then((r) => r.status, () => 0)) !== 200; tries++) {
-      if (prometheus.exitCode !== null) throw new Error(`prometheus exited with code ${prometheus.exitCode} (apt-get install prometheus)`);
+    prometheus = spawn(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    for (
+      let tries = 0;
+      (await fetch(`${promUrl}/-/ready`).then(
+        (r) => r.status,
+        () => 0,
+      )) !== 200;
+      tries++
+    ) {
+      if (prometheus.exitCode !== null)
+        throw new Error(`prometheus exited with code ${prometheus.exitCode} (apt-get install prometheus)`);
       if (tries > 120) throw new Error('prometheus did not become ready within 30 s');
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -93,7 +116,8 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
 
   it('answers every dashboard query with data, and fires the alerts on induced slowness and a refused access', async () => {
     const { client, fake } = stack;
-    const call = (prompt: string, sandbox = 'workspace-write') => client.callTool({ name: 'codex', arguments: { prompt, sandbox } });
+    const call = (prompt: string, sandbox = 'workspace-write') =>
+      client.callTool({ name: 'codex', arguments: { prompt, sandbox } });
     fake.script({ type: 'message', text: 'ok', usage: { input_tokens: 1000, output_tokens: 100 } });
     await call('paid');
     await call('same', 'read-only');
@@ -105,7 +129,12 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
     await Promise.all([call('slow 1'), call('slow 2')]);
     // A refused cross-user attempt, as the bridge reports one.
     const services = createNodeRedisStore({ url: stack.redis.url });
-    await reportAccessRefused(services, { service: 'codex-mcp-bridge', userId: 'mallory', resource: 'thread', resourceId: 'a-1' });
+    await reportAccessRefused(services, {
+      service: 'codex-mcp-bridge',
+      userId: 'mallory',
+      resource: 'thread',
+      resourceId: 'a-1',
+    });
     await services.close();
     await expect.poll(() => monitor.monitor.pendingEvents, { timeout: 10_000 }).toBe(6);
     await expect.poll(() => monitor.monitor.pendingAccessRefused, { timeout: 5000 }).toBe(1);
@@ -113,7 +142,9 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
 
     // Two scrapes after the traffic give every rate() two points.
     const scraped = Date.now();
-    await expect.poll(async () => (await query('timestamp(techsapo_perf_requests)')).length, { timeout: 30_000 }).toBe(1);
+    await expect
+      .poll(async () => (await query('timestamp(techsapo_perf_requests)')).length, { timeout: 30_000 })
+      .toBe(1);
     await new Promise((r) => setTimeout(r, Math.max(0, scraped + 3000 - Date.now())));
 
     // Every service's exposition passes promtool's lint (names, help, types, suffixes).
@@ -130,10 +161,20 @@ describe('Prometheus with the shipped rules and dashboard', { timeout: 180_000 }
     expect(empty).toEqual([]);
 
     await expect
-      .poll(async () => ((await (await fetch(`${promUrl}/api/v1/alerts`)).json()) as { data: { alerts: { labels: { alertname: string }; state: string }[] } }).data.alerts.filter((a) => a.state === 'firing').map((a) => a.labels.alertname), {
-        timeout: 30_000,
-        interval: 500,
-      })
+      .poll(
+        async () =>
+          (
+            (await (await fetch(`${promUrl}/api/v1/alerts`)).json()) as {
+              data: { alerts: { labels: { alertname: string }; state: string }[] };
+            }
+          ).data.alerts
+            .filter((a) => a.state === 'firing')
+            .map((a) => a.labels.alertname),
+        {
+          timeout: 30_000,
+          interval: 500,
+        },
+      )
       .toEqual(expect.arrayContaining(['TechSapoMcpResponseTimeHigh', 'TechSapoAccessRefused']));
   });
 });

@@ -5,8 +5,21 @@ import type { Sample } from '../src/sample.js';
 
 const config = loadConfig({ env: {}, dotenv: false });
 const sample = (over: Partial<Sample> = {}): Sample => ({
-  timestamp: 0, interval_ms: 30_000, response_time: 800, response_time_p50: 700, response_time_p95: 1200, response_time_p99: 1500,
-  cache_hit_rate: 0.8, active_sessions: 8, error_rate: 0, memory_usage: 300, cost_per_hour: 0.05, queue_size: 0, requests: 20, access_refused: 0, ...over,
+  timestamp: 0,
+  interval_ms: 30_000,
+  response_time: 800,
+  response_time_p50: 700,
+  response_time_p95: 1200,
+  response_time_p99: 1500,
+  cache_hit_rate: 0.8,
+  active_sessions: 8,
+  error_rate: 0,
+  memory_usage: 300,
+  cost_per_hour: 0.05,
+  queue_size: 0,
+  requests: 20,
+  access_refused: 0,
+  ...over,
 });
 const now = Date.UTC(2026, 10, 16); // 15 days left in November
 const byKey = (recs: ReturnType<typeof recommend>) => Object.fromEntries(recs.map((r) => [r.key || r.id, r]));
@@ -17,8 +30,19 @@ describe('recommend', () => {
   });
 
   it("suggests the guide's high-load settings when calls queue, with the numbers seen", () => {
-    const recs = byKey(recommend(Array.from({ length: 10 }, () => sample({ queue_size: 4, active_sessions: 15, memory_usage: 400 })), config, 0, now));
-    expect(recs['mcp.max_concurrent_sessions']).toMatchObject({ current: 15, suggested: 10, file: 'config/codex-mcp.toml' });
+    const recs = byKey(
+      recommend(
+        Array.from({ length: 10 }, () => sample({ queue_size: 4, active_sessions: 15, memory_usage: 400 })),
+        config,
+        0,
+        now,
+      ),
+    );
+    expect(recs['mcp.max_concurrent_sessions']).toMatchObject({
+      current: 15,
+      suggested: 10,
+      file: 'config/codex-mcp.toml',
+    });
     expect(recs['mcp.max_concurrent_sessions']!.reason).toMatch(/queued in 100% of samples/);
     expect(recs['mcp.session_timeout_ms']).toMatchObject({ current: 600000, suggested: 300000 });
     expect(recs['performance.max_processes']).toMatchObject({ current: 8, suggested: 6 });
@@ -42,7 +66,9 @@ describe('recommend', () => {
   it('limits sessions to what fits under the memory threshold, before any load advice', () => {
     const recs = byKey(recommend([sample({ memory_usage: 600, active_sessions: 10 })], config, 0, now));
     expect(recs['mcp.max_concurrent_sessions']).toMatchObject({ severity: 'critical', suggested: 8 });
-    expect(recs['mcp.max_concurrent_sessions']!.reason).toBe('60 MB per active session: 8 sessions fit under the 512 MB threshold');
+    expect(recs['mcp.max_concurrent_sessions']!.reason).toBe(
+      '60 MB per active session: 8 sessions fit under the 512 MB threshold',
+    );
   });
 
   it('projects the month cost from the measured cost per hour', () => {

@@ -24,7 +24,9 @@ const snapshot = { activeSessions: 3, queueSize: 1, memoryMb: 300 };
 describe('percentile', () => {
   it('uses the nearest rank', () => {
     const values = Array.from({ length: 100 }, (_, i) => i + 1);
-    expect([percentile(values, 50), percentile(values, 95), percentile(values, 99), percentile(values, 100)]).toEqual([50, 95, 99, 100]);
+    expect([percentile(values, 50), percentile(values, 95), percentile(values, 99), percentile(values, 100)]).toEqual([
+      50, 95, 99, 100,
+    ]);
     expect(percentile([7], 99)).toBe(7);
     expect(percentile([], 50)).toBeNull();
   });
@@ -59,6 +61,15 @@ describe('summarize', () => {
 
   it('records an interval without traffic as such, not as zero latency', () => {
     const sample = summarize([], 0, { activeSessions: null, queueSize: null, memoryMb: null }, 5, 30_000);
-    expect(sample).toMatchObject({ requests: 0, response_time: null, response_time_p95: null, cache_hit_rate: null, error_rate: null, cost_per_hour: 0, memory_usage: null, access_refused: 0 });
+    expect(sample).toMatchObject({
+      requests: 0,
+      response_time: null,
+      response_time_p95: null,
+      cache_hit_rate: null,
+      error_rate: null,
+      cost_per_hour: 0,
+      memory_usage: null,
+      access_refused: 0,
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { internalHeaders } from '@techsapo/service-kit';
-import { freePort, startFakeResponses, startRedisServer, type FakeResponsesServer, type TestRedis } from '@techsapo/testing';
+import {
+  type FakeResponsesServer,
+  freePort,
+  startFakeResponses,
+  startRedisServer,
+  type TestRedis,
+} from '@techsapo/testing';
 
 /** The repository root. */
 export const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -28,7 +34,14 @@ export interface BridgeStack {
 }
 
 async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
-  for (let tries = 0; (await fetch(`${url}/health`).then((r) => r.status, () => 0)) !== 200; tries++) {
+  for (
+    let tries = 0;
+    (await fetch(`${url}/health`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200;
+    tries++
+  ) {
     if (child.exitCode !== null) throw new Error(`the bridge exited with code ${child.exitCode}`);
     if (tries > 240) throw new Error('the bridge did not become healthy within 60 s');
     await new Promise((r) => setTimeout(r, 250));
@@ -45,7 +58,12 @@ export async function startBridgeStack(): Promise<BridgeStack> {
   const dir = mkdtempSync(join(tmpdir(), 'techsapo-perf-'));
   mkdirSync(join(dir, 'workspace'));
   const providers = Object.entries(fake.codexConfig().model_providers as Record<string, Record<string, unknown>>)
-    .map(([name, p]) => `${name} = { ${Object.entries(p).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ')} }`)
+    .map(
+      ([name, p]) =>
+        `${name} = { ${Object.entries(p)
+          .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+          .join(', ')} }`,
+    )
     .join(', ');
   writeFileSync(
     join(dir, 'bridge.toml'),

@@ -29,7 +29,9 @@ export class StartupError extends Error {
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Service> {
   const key = config.env.session_encryption_key;
   if (!key && config.env.node_env === 'production') {
-    throw new StartupError('SESSION_ENCRYPTION_KEY is required in production (32 bytes, base64: `openssl rand -base64 32`)');
+    throw new StartupError(
+      'SESSION_ENCRYPTION_KEY is required in production (32 bytes, base64: `openssl rand -base64 32`)',
+    );
   }
   const cipher = new SessionCipher(key ?? SessionCipher.randomKey(), config.env.session_encryption_previous_keys);
 
@@ -49,7 +51,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   await app.register(redisPlugin, { config, store: deps.store });
   // Not awaited: a refusal must answer as fast as an unknown id does, and a lost record must not fail it.
   const reportRefusal: ReportRefusal = (refusal) => {
-    app.log.warn({ refusal }, 'access refused: a user reached for another user\'s %s', refusal.resource);
+    app.log.warn({ refusal }, "access refused: a user reached for another user's %s", refusal.resource);
     reportAccessRefused(app.store, { service: SERVICE, ...refusal }).catch((err: unknown) => {
       app.log.warn({ err, refusal }, 'could not record a refused access');
     });

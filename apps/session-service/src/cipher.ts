@@ -14,7 +14,10 @@ export class InvalidKeyError extends Error {
 /** The key id is derived from the key itself, so rotating needs no id bookkeeping. */
 function toKey(base64: string, variable: string): Key {
   const secret = Buffer.from(base64, 'base64');
-  if (secret.length !== 32) throw new InvalidKeyError(`${variable} must be 32 bytes in base64 (e.g. \`openssl rand -base64 32\`), got ${secret.length} bytes`);
+  if (secret.length !== 32)
+    throw new InvalidKeyError(
+      `${variable} must be 32 bytes in base64 (e.g. \`openssl rand -base64 32\`), got ${secret.length} bytes`,
+    );
   return { id: createHash('sha256').update(secret).digest('hex').slice(0, 8), secret };
 }
 
@@ -29,7 +32,9 @@ export class SessionCipher {
 
   constructor(currentKey: string, previousKeys: readonly string[] = []) {
     this.current = toKey(currentKey, 'SESSION_ENCRYPTION_KEY');
-    this.keys = new Map([this.current, ...previousKeys.map((k) => toKey(k, 'SESSION_ENCRYPTION_PREVIOUS_KEYS'))].map((k) => [k.id, k]));
+    this.keys = new Map(
+      [this.current, ...previousKeys.map((k) => toKey(k, 'SESSION_ENCRYPTION_PREVIOUS_KEYS'))].map((k) => [k.id, k]),
+    );
   }
 
   /** A random key, for development without SESSION_ENCRYPTION_KEY. */
@@ -46,7 +51,13 @@ export class SessionCipher {
     const cipher = createCipheriv('aes-256-gcm', this.current.secret, iv);
     cipher.setAAD(Buffer.from(boundTo));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return ['v1', this.current.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+    return [
+      'v1',
+      this.current.id,
+      iv.toString('base64url'),
+      cipher.getAuthTag().toString('base64url'),
+      body.toString('base64url'),
+    ].join('.');
   }
 
   /** Returns null when the envelope's key is unknown here; throws when the ciphertext was tampered with. */

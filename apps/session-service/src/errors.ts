@@ -23,7 +23,11 @@ export const InvalidCursor = define(
   'cursor is not one this service returned; start again without it',
   400,
 );
-export const ConflictingPeriod = define('INVALID_PERIOD', 'give either date=YYYY-MM-DD or month=YYYY-MM, not both', 400);
+export const ConflictingPeriod = define(
+  'INVALID_PERIOD',
+  'give either date=YYYY-MM-DD or month=YYYY-MM, not both',
+  400,
+);
 /** A named caller (x-techsapo-user behind the internal token) named another user as the owner. */
 export const UserMismatch = define<[string, string]>(
   'USER_MISMATCH',

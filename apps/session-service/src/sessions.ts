@@ -48,7 +48,11 @@ export class SessionRepository {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async create(input: { userId?: string | undefined; data: Record<string, unknown>; ttlSeconds: number }): Promise<Session> {
+  async create(input: {
+    userId?: string | undefined;
+    data: Record<string, unknown>;
+    ttlSeconds: number;
+  }): Promise<Session> {
     const now = this.now();
     const id = randomUUID();
     const stored: StoredSession = {
@@ -59,7 +63,13 @@ export class SessionRepository {
       expiresAt: now + input.ttlSeconds * 1000,
       data: this.cipher.encrypt(JSON.stringify(input.data), id),
     };
-    const event: SessionEvent = { type: 'session.created', sessionId: id, userId: stored.userId, at: iso(now), expiresAt: iso(stored.expiresAt) };
+    const event: SessionEvent = {
+      type: 'session.created',
+      sessionId: id,
+      userId: stored.userId,
+      at: iso(now),
+      expiresAt: iso(stored.expiresAt),
+    };
     const tx = this.store.multi().set(keys.session(id), JSON.stringify(stored), { ttlMs: stored.expiresAt - now });
     if (stored.userId) {
       const index = keys.userSessions(stored.userId);
@@ -89,11 +99,21 @@ export class SessionRepository {
       data: change.data === undefined ? stored.data : this.cipher.encrypt(JSON.stringify(change.data), id),
     };
     // XX: a session deleted or expired meanwhile stays gone.
-    const written = await this.store.set(keys.session(id), JSON.stringify(next), change.ttlSeconds === undefined ? { ifExists: true, keepTtl: true } : { ifExists: true, ttlMs: next.expiresAt - now });
+    const written = await this.store.set(
+      keys.session(id),
+      JSON.stringify(next),
+      change.ttlSeconds === undefined
+        ? { ifExists: true, keepTtl: true }
+        : { ifExists: true, ttlMs: next.expiresAt - now },
+    );
     if (!written) throw new SessionNotFound(id);
     if (next.userId && next.expiresAt !== stored.expiresAt) {
       const index = keys.userSessions(next.userId);
-      await this.store.multi().zAdd(index, [{ value: member(next), score: next.expiresAt }]).pExpireAt(index, now + INDEX_TTL_MS).exec();
+      await this.store
+        .multi()
+        .zAdd(index, [{ value: member(next), score: next.expiresAt }])
+        .pExpireAt(index, now + INDEX_TTL_MS)
+        .exec();
     }
     return this.toSession(next, change.data ?? this.open(stored));
   }
@@ -120,7 +140,8 @@ export class SessionRepository {
     for (let offset = 0; found.length <= limit; ) {
       const batch = await this.store.zRangeByScore(index, min, '+inf', { offset, count: limit + 1 });
       for (const entry of batch) {
-        if (!after || entry.score > after.score || (entry.score === after.score && entry.value > after.value)) found.push(entry);
+        if (!after || entry.score > after.score || (entry.score === after.score && entry.value > after.value))
+          found.push(entry);
       }
       if (batch.length < limit + 1) break;
       offset += batch.length;
@@ -151,6 +172,12 @@ export class SessionRepository {
   }
 
   private toSession(stored: StoredSession, data: Record<string, unknown>): Session {
-    return { id: stored.id, userId: stored.userId, data, createdAt: iso(stored.createdAt), expiresAt: iso(stored.expiresAt) };
+    return {
+      id: stored.id,
+      userId: stored.userId,
+      data,
+      createdAt: iso(stored.createdAt),
+      expiresAt: iso(stored.expiresAt),
+    };
   }
 }

@@ -25,11 +25,20 @@ describe.each(DRIVERS)('costs over %s', (driver) => {
       totalCostUsd: 0.203,
       totalTokens: 2100,
       requests: 3,
-      byModel: { 'gpt-5-codex': { tokens: 2000, costUsd: 0.2, requests: 2 }, 'claude-sonnet-4': { tokens: 100, costUsd: 0.003, requests: 1 } },
+      byModel: {
+        'gpt-5-codex': { tokens: 2000, costUsd: 0.2, requests: 2 },
+        'claude-sonnet-4': { tokens: 100, costUsd: 0.003, requests: 1 },
+      },
     };
-    expect((await app.inject(`/api/v1/costs/${userId}?date=${today()}`)).json()).toEqual({ ...expected, period: today() });
+    expect((await app.inject(`/api/v1/costs/${userId}?date=${today()}`)).json()).toEqual({
+      ...expected,
+      period: today(),
+    });
     expect((await app.inject(`/api/v1/costs/${userId}`)).json()).toEqual({ ...expected, period: today() });
-    expect((await app.inject(`/api/v1/costs/${userId}?month=${today().slice(0, 7)}`)).json()).toEqual({ ...expected, period: today().slice(0, 7) });
+    expect((await app.inject(`/api/v1/costs/${userId}?month=${today().slice(0, 7)}`)).json()).toEqual({
+      ...expected,
+      period: today().slice(0, 7),
+    });
   });
 
   it('answers zeros for a period without spend', async () => {
@@ -45,11 +54,16 @@ describe.each(DRIVERS)('costs over %s', (driver) => {
 
   it('loses no increment under concurrent writes, and adds cents exactly', async () => {
     const userId = `busy-${randomUUID()}`;
-    const writes = Array.from({ length: 200 }, (_, i) => record({ userId, model: i % 2 ? 'a' : 'b', tokens: 7, costUsd: 0.01 }));
+    const writes = Array.from({ length: 200 }, (_, i) =>
+      record({ userId, model: i % 2 ? 'a' : 'b', tokens: 7, costUsd: 0.01 }),
+    );
     expect((await Promise.all(writes)).every((r) => r.statusCode === 201)).toBe(true);
     const summary = (await app.inject(`/api/v1/costs/${userId}`)).json();
     expect(summary).toMatchObject({ requests: 200, totalTokens: 1400, totalCostUsd: 2 });
-    expect(summary.byModel).toEqual({ a: { tokens: 700, costUsd: 1, requests: 100 }, b: { tokens: 700, costUsd: 1, requests: 100 } });
+    expect(summary.byModel).toEqual({
+      a: { tokens: 700, costUsd: 1, requests: 100 },
+      b: { tokens: 700, costUsd: 1, requests: 100 },
+    });
   });
 
   it('rejects bad input with named fields', async () => {

@@ -10,7 +10,7 @@ import {
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { DRIVERS, KEY_A, type Driver } from './harness.js';
+import { DRIVERS, type Driver, KEY_A } from './harness.js';
 
 // A Redis stopped with SIGSTOP keeps its connections open and answers nothing. With
 // TECHSAPO_SERVER_REDIS_TIMEOUT_MS=500 every route that needs Redis must answer 503 well within BOUND_MS

@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '@techsapo/config';
+import { type Config, loadConfig } from '@techsapo/config';
 import { createNodeRedisStore, createUpstashStore, type RedisStore } from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
 import { startRedisServer, startUpstashRestServer, type TestRedis, type UpstashRestServer } from '@techsapo/testing';
@@ -43,7 +43,9 @@ export function useSessionService() {
     await redis?.close();
   });
   const driverEnv = (driver: Driver): Record<string, string> =>
-    driver === 'redis' ? { REDIS_URL: redis.url } : { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token };
+    driver === 'redis'
+      ? { REDIS_URL: redis.url }
+      : { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token };
   return {
     redis: () => redis,
     /** Builds the service; unless `waitReady` is false, waits until its /health says Redis answers. */
@@ -51,12 +53,16 @@ export function useSessionService() {
       const app = await buildApp(testConfig({ ...driverEnv(driver), ...env }));
       closers.push(() => app.close());
       // The store connects in the background; on a loaded machine that can outlast the first request.
-      for (let i = 0; waitReady && i < 100 && (await app.inject('/health')).statusCode !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; waitReady && i < 100 && (await app.inject('/health')).statusCode !== 200; i++)
+        await new Promise((r) => setTimeout(r, 100));
       return app;
     },
     /** A store on the same Redis, for looking behind the API. */
     store(driver: Driver = 'redis'): RedisStore {
-      const store = driver === 'redis' ? createNodeRedisStore({ url: redis.url }) : createUpstashStore({ url: upstash.url, token: upstash.token });
+      const store =
+        driver === 'redis'
+          ? createNodeRedisStore({ url: redis.url })
+          : createUpstashStore({ url: upstash.url, token: upstash.token });
       closers.push(() => store.close());
       return store;
     },

@@ -66,11 +66,18 @@ describe('main.ts', { timeout: 90_000 }, () => {
     const main = runMain({ SESSION_ENCRYPTION_KEY: KEY_A });
     const [code] = await once(main.child, 'exit');
     expect(code).toBe(1);
-    expect(main.output().trim()).toBe('session-service: Redis is not configured: set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN');
+    expect(main.output().trim()).toBe(
+      'session-service: Redis is not configured: set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN',
+    );
   });
 
   it('exits 1 listing every configuration problem', async () => {
-    const main = runMain({ REDIS_URL: 'redis://127.0.0.1:1', SESSION_ENCRYPTION_KEY: KEY_A, PORT: 'x', LOG_LEVEL: 'loud' });
+    const main = runMain({
+      REDIS_URL: 'redis://127.0.0.1:1',
+      SESSION_ENCRYPTION_KEY: KEY_A,
+      PORT: 'x',
+      LOG_LEVEL: 'loud',
+    });
     const [code] = await once(main.child, 'exit');
     expect(code).toBe(1);
     expect(main.output()).toContain('env PORT: server.gateway_port: must be integer');
@@ -94,5 +101,4 @@ describe('main.ts', { timeout: 90_000 }, () => {
     expect(liveHandles()).toBe(before);
     await redis.close();
   });
-
 });

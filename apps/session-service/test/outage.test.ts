@@ -9,7 +9,9 @@ const env = useSessionService();
 describe.runIf(hasRedisServer()).each(DRIVERS)('when Redis stops and returns (%s)', (driver) => {
   it('answers 503 promptly, reports /health 503 and recovers by itself', async () => {
     const app: Service = await env.app(driver);
-    const created = (await app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { userId: 'u', data: { keep: true } } })).json();
+    const created = (
+      await app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { userId: 'u', data: { keep: true } } })
+    ).json();
     expect((await app.inject('/health')).statusCode).toBe(200);
 
     await env.redis().stop();
@@ -34,7 +36,9 @@ describe.runIf(hasRedisServer()).each(DRIVERS)('when Redis stops and returns (%s
     expect((await app.inject('/ping')).statusCode).toBe(200);
 
     await env.redis().start();
-    await expect.poll(async () => (await app.inject('/health')).statusCode, { timeout: 10_000, interval: 200 }).toBe(200);
+    await expect
+      .poll(async () => (await app.inject('/health')).statusCode, { timeout: 10_000, interval: 200 })
+      .toBe(200);
     // The restarted Redis is empty (it keeps nothing on disk); the service works again.
     const again = await app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { data: { back: true } } });
     expect(again.statusCode).toBe(201);
@@ -49,7 +53,9 @@ describe.runIf(hasRedisServer())('starting while Redis is down', () => {
     expect((await app.inject('/health')).statusCode).toBe(503);
     expect((await app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { data: {} } })).statusCode).toBe(503);
     await env.redis().start();
-    await expect.poll(async () => (await app.inject('/health')).statusCode, { timeout: 10_000, interval: 200 }).toBe(200);
+    await expect
+      .poll(async () => (await app.inject('/health')).statusCode, { timeout: 10_000, interval: 200 })
+      .toBe(200);
     expect((await app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { data: {} } })).statusCode).toBe(201);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AccessRefusedEventSchema, CHANNELS, type AccessRefusedEvent } from '@techsapo/contracts/events';
+import { type AccessRefusedEvent, AccessRefusedEventSchema, CHANNELS } from '@techsapo/contracts/events';
 import { keys, type RedisStore } from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
 import type { InjectOptions } from 'fastify';
@@ -175,7 +175,11 @@ describe.each(DRIVERS)('with INTERNAL_API_TOKEN, over %s', (driver) => {
       .filter((e) => e.fields.type === 'access_refused')
       .map((e) => JSON.parse(e.fields.detail ?? '{}') as AccessRefusedEvent)
       .filter((e) => e.userId === bob);
-    expect(recorded.map((e) => e.id).sort()).toEqual(bobs().map((e) => e.id).sort());
+    expect(recorded.map((e) => e.id).sort()).toEqual(
+      bobs()
+        .map((e) => e.id)
+        .sort(),
+    );
   });
 });
 

@@ -11,7 +11,10 @@ describe('GET /metrics', () => {
     const body = (await app.inject('/metrics')).body;
     expect(body).toMatch(/^techsapo_http_request_duration_seconds_bucket\{/m);
     expect(body).toMatch(/^techsapo_process_resident_memory_bytes /m);
-    const check = spawnSync(process.env.PROMTOOL_BIN ?? 'promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
+    const check = spawnSync(process.env.PROMTOOL_BIN ?? 'promtool', ['check', 'metrics'], {
+      input: body,
+      encoding: 'utf8',
+    });
     expect(check.error, 'promtool is needed: sudo apt-get install --no-install-recommends prometheus').toBeUndefined();
     expect(check.stdout + check.stderr).toBe('');
     expect(check.status).toBe(0);

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SessionEventSchema } from '@techsapo/contracts/events';
-import { CHANNELS } from '@techsapo/contracts/events';
+import { CHANNELS, SessionEventSchema } from '@techsapo/contracts/events';
 import { keys } from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
 import { Value } from 'typebox/value';
@@ -29,11 +28,19 @@ describe.each(DRIVERS)('sessions over %s', (driver) => {
 
     expect((await app.inject(`/api/v1/sessions/${session.id}`)).json()).toEqual(session);
 
-    const patched = await app.inject({ method: 'PATCH', url: `/api/v1/sessions/${session.id}`, payload: { data: { cart: [] } } });
+    const patched = await app.inject({
+      method: 'PATCH',
+      url: `/api/v1/sessions/${session.id}`,
+      payload: { data: { cart: [] } },
+    });
     expect(patched.statusCode).toBe(200);
     expect(patched.json()).toEqual({ ...session, data: { cart: [] } });
 
-    const extended = await app.inject({ method: 'PATCH', url: `/api/v1/sessions/${session.id}`, payload: { ttlSeconds: 86_400 } });
+    const extended = await app.inject({
+      method: 'PATCH',
+      url: `/api/v1/sessions/${session.id}`,
+      payload: { ttlSeconds: 86_400 },
+    });
     expect(extended.json().data).toEqual({ cart: [] });
     expect(Date.parse(extended.json().expiresAt)).toBeGreaterThan(Date.now() + 86_000_000);
     const ttl = await env.store().pTtl(keys.session(session.id));
@@ -44,7 +51,9 @@ describe.each(DRIVERS)('sessions over %s', (driver) => {
     expect(gone.statusCode).toBe(404);
     expect(gone.json().error.code).toBe('SESSION_NOT_FOUND');
     expect((await app.inject({ method: 'DELETE', url: `/api/v1/sessions/${session.id}` })).statusCode).toBe(404);
-    expect((await app.inject({ method: 'PATCH', url: `/api/v1/sessions/${session.id}`, payload: { data: {} } })).statusCode).toBe(404);
+    expect(
+      (await app.inject({ method: 'PATCH', url: `/api/v1/sessions/${session.id}`, payload: { data: {} } })).statusCode,
+    ).toBe(404);
   });
 
   it('uses the default TTL of one hour and allows sessions without a user', async () => {
@@ -90,7 +99,9 @@ describe.each(DRIVERS)('sessions over %s', (driver) => {
     let cursor: string | null = null;
     do {
       const query: Record<string, string> = { userId, limit: '2', ...(cursor ? { cursor } : {}) };
-      const page: { items: { id: string }[]; nextCursor: string | null } = (await app.inject({ url: '/api/v1/sessions', query })).json();
+      const page: { items: { id: string }[]; nextCursor: string | null } = (
+        await app.inject({ url: '/api/v1/sessions', query })
+      ).json();
       seen.push(...page.items.map((i) => i.id));
       cursor = page.nextCursor;
     } while (cursor);
@@ -124,14 +135,21 @@ describe.each(DRIVERS)('sessions over %s', (driver) => {
       expect(res.json().error).toMatchObject({ code: 'VALIDATION_ERROR' });
       expect(res.json().error.message).toContain(message);
     }
-    const malformed = await app.inject({ method: 'POST', url: '/api/v1/sessions', headers: { 'content-type': 'application/json' }, payload: '{"data":' });
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sessions',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"data":',
+    });
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json().error.code).toBe('INVALID_JSON');
     const big = await create({ data: { blob: 'x'.repeat(1_100_000) } });
     expect(big.statusCode).toBe(413);
     const emptyPatch = await app.inject({ method: 'PATCH', url: `/api/v1/sessions/${randomUUID()}`, payload: {} });
     expect(emptyPatch.statusCode).toBe(400);
-    expect((await app.inject({ url: '/api/v1/sessions' })).json().error.message).toContain('querystring/userId is required');
+    expect((await app.inject({ url: '/api/v1/sessions' })).json().error.message).toContain(
+      'querystring/userId is required',
+    );
     expect((await app.inject({ url: '/api/v1/sessions', query: { userId: 'u', limit: '1000' } })).statusCode).toBe(400);
     const badCursor = await app.inject({ url: '/api/v1/sessions', query: { userId: 'u', cursor: 'bm9wZQ' } });
     expect(badCursor.statusCode).toBe(400);
@@ -160,7 +178,15 @@ describe.each(DRIVERS)('sessions over %s', (driver) => {
   });
 
   it('answers hostile and unknown ids with 400 or 404, never 500', async () => {
-    for (const id of ['..%2F..%2Fetc%2Fpasswd', '*', 'session%3A*', '%00', '%E0%A4%A', 'x'.repeat(300), "1'%20OR%201=1"]) {
+    for (const id of [
+      '..%2F..%2Fetc%2Fpasswd',
+      '*',
+      'session%3A*',
+      '%00',
+      '%E0%A4%A',
+      'x'.repeat(300),
+      "1'%20OR%201=1",
+    ]) {
       const res = await app.inject(`/api/v1/sessions/${id}`);
       // 414 for an id longer than any route parameter may be
       expect([400, 414], id).toContain(res.statusCode);
@@ -180,16 +206,22 @@ describe.each(DRIVERS)('sessions over %s', (driver) => {
     // A ciphertext copied onto another session does not decrypt there.
     const other = (await create({ data: {} })).json();
     const otherRaw = JSON.parse((await store.get(keys.session(other.id)))!);
-    await store.set(keys.session(other.id), JSON.stringify({ ...otherRaw, data: JSON.parse(raw).data }), { ttlSeconds: 60 });
+    await store.set(keys.session(other.id), JSON.stringify({ ...otherRaw, data: JSON.parse(raw).data }), {
+      ttlSeconds: 60,
+    });
     expect((await app.inject(`/api/v1/sessions/${other.id}`)).statusCode).toBe(500);
   });
 
   it('publishes session.created and session.deleted events', async () => {
     const events: unknown[] = [];
-    const unsubscribe = await env.store(driver).subscribe(CHANNELS.sessions, (message) => events.push(JSON.parse(message)));
+    const unsubscribe = await env
+      .store(driver)
+      .subscribe(CHANNELS.sessions, (message) => events.push(JSON.parse(message)));
     const session = (await create({ userId: 'events', data: {} })).json();
     await app.inject({ method: 'DELETE', url: `/api/v1/sessions/${session.id}` });
-    await expect.poll(() => events.filter((e) => (e as { sessionId: string }).sessionId === session.id)).toHaveLength(2);
+    await expect
+      .poll(() => events.filter((e) => (e as { sessionId: string }).sessionId === session.id))
+      .toHaveLength(2);
     const mine = events.filter((e) => (e as { sessionId: string }).sessionId === session.id);
     expect(mine.map((e) => (e as { type: string }).type)).toEqual(['session.created', 'session.deleted']);
     for (const event of mine) expect(Value.Check(SessionEventSchema, event)).toBe(true);
@@ -200,7 +232,9 @@ describe.each(DRIVERS)('sessions over %s', (driver) => {
 describe('key rotation', () => {
   it('reads sessions written under the previous key and writes with the new one', async () => {
     const oldApp = await env.app('redis', { SESSION_ENCRYPTION_KEY: KEY_A });
-    const session = (await oldApp.inject({ method: 'POST', url: '/api/v1/sessions', payload: { data: { v: 'old' } } })).json();
+    const session = (
+      await oldApp.inject({ method: 'POST', url: '/api/v1/sessions', payload: { data: { v: 'old' } } })
+    ).json();
 
     const rotated = await env.app('redis', { SESSION_ENCRYPTION_KEY: KEY_B, SESSION_ENCRYPTION_PREVIOUS_KEYS: KEY_A });
     expect((await rotated.inject(`/api/v1/sessions/${session.id}`)).json().data).toEqual({ v: 'old' });

@@ -14,13 +14,19 @@ describe('startup', () => {
   });
 
   it('rejects a key that is not 32 bytes', async () => {
-    await expect(buildApp(testConfig({ ...redis, SESSION_ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') }))).rejects.toThrow(InvalidKeyError);
-    await expect(buildApp(testConfig({ ...redis, SESSION_ENCRYPTION_PREVIOUS_KEYS: 'short' }))).rejects.toThrow(/SESSION_ENCRYPTION_PREVIOUS_KEYS must be 32 bytes/);
+    await expect(
+      buildApp(testConfig({ ...redis, SESSION_ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })),
+    ).rejects.toThrow(InvalidKeyError);
+    await expect(buildApp(testConfig({ ...redis, SESSION_ENCRYPTION_PREVIOUS_KEYS: 'short' }))).rejects.toThrow(
+      /SESSION_ENCRYPTION_PREVIOUS_KEYS must be 32 bytes/,
+    );
   });
 
   it('stops with a clear message when Redis is not configured', async () => {
     await expect(buildApp(testConfig())).rejects.toThrow(RedisNotConfiguredError);
-    await expect(buildApp(testConfig())).rejects.toThrow('Redis is not configured: set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN');
+    await expect(buildApp(testConfig())).rejects.toThrow(
+      'Redis is not configured: set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN',
+    );
   });
 
   it('warns loudly in development without a key, and still encrypts', async () => {
@@ -32,7 +38,10 @@ describe('startup', () => {
         done();
       },
     });
-    const app = await buildApp(testConfig({ ...redis, NODE_ENV: 'development', SESSION_ENCRYPTION_KEY: '', LOG_LEVEL: 'warn' }), { logStream });
+    const app = await buildApp(
+      testConfig({ ...redis, NODE_ENV: 'development', SESSION_ENCRYPTION_KEY: '', LOG_LEVEL: 'warn' }),
+      { logStream },
+    );
     await app.close();
     expect(lines.join('')).toMatch(/"level":40.*SESSION_ENCRYPTION_KEY is not set/);
   });

@@ -74,7 +74,12 @@ export function convertEnvValue(raw: string, schema: TSchema | undefined): unkno
       if (/^(false|0|no|off)$/i.test(text)) return false;
       return raw;
     case 'array':
-      return text === '' ? [] : text.split(',').map((s) => s.trim()).filter(Boolean);
+      return text === ''
+        ? []
+        : text
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
     default:
       return raw;
   }

@@ -1,6 +1,6 @@
-export { ConfigError } from './errors.js';
 export { convertEnvValue, ENV_BINDINGS, type EnvBinding } from './env.js';
-export { DEFAULT_CONFIG_FILE, loadConfig, type LoadConfigOptions } from './load.js';
+export { ConfigError } from './errors.js';
+export { DEFAULT_CONFIG_FILE, type LoadConfigOptions, loadConfig } from './load.js';
 export { maskConfig } from './mask.js';
 export { configReference } from './reference.js';
 export * from './schema.js';

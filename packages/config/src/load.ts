@@ -6,7 +6,7 @@ import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { convertEnvValue, ENV_BINDINGS } from './env.js';
 import { ConfigError } from './errors.js';
-import { ConfigSchema, SANDBOX_ALIASES, type Config } from './schema.js';
+import { type Config, ConfigSchema, SANDBOX_ALIASES } from './schema.js';
 
 /** The default config file, relative to the project root. */
 export const DEFAULT_CONFIG_FILE = join('config', 'codex-mcp.toml');
@@ -46,8 +46,12 @@ function schemaAt(path: readonly string[]): TSchema | undefined {
 function setAt(target: Json, path: readonly string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
-    const next = node[key];
-    node = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (node[key] = {})) as Json;
+    let next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) {
+      next = {};
+      node[key] = next;
+    }
+    node = next as Json;
   }
   node[path.at(-1)!] = value;
 }
@@ -69,7 +73,8 @@ function describeErrors(value: Json, sourceOf: (path: string) => string): string
     let message = error.message;
     if (error.keyword === 'additionalProperties') continue; // each unknown key is reported on its own below
     if (error.keyword === 'boolean' && error.schemaPath.endsWith('additionalProperties')) message = 'unknown key';
-    else if (error.keyword === 'enum') message = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    else if (error.keyword === 'enum')
+      message = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     else if (error.keyword === 'required') message = `missing ${(params.requiredProperties as string[]).join(', ')}`;
     lines.add(`${sourceOf(path)}: ${path || '(root)'}: ${message}`);
   }
@@ -87,7 +92,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const root = findProjectRoot(cwd);
   const envFile = join(root, '.env');
   const hasEnvFile = options.dotenv !== false && existsSync(envFile);
-  const env: NodeJS.ProcessEnv = { ...(hasEnvFile ? parseEnv(readFileSync(envFile, 'utf8')) : {}), ...(options.env ?? process.env) };
+  const env: NodeJS.ProcessEnv = {
+    ...(hasEnvFile ? parseEnv(readFileSync(envFile, 'utf8')) : {}),
+    ...(options.env ?? process.env),
+  };
 
   const explicit = env.CODEX_MCP_CONFIG;
   const file = explicit ? resolve(cwd, explicit) : join(root, DEFAULT_CONFIG_FILE);
@@ -111,13 +119,18 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     const name = [binding.name, ...(binding.aliases ?? [])].find((n) => env[n] !== undefined && env[n] !== '');
     if (!name) continue;
     const text = env[name]!;
-    setAt(raw, binding.path, binding.flag ? !/^(false|0|no|off)$/i.test(text.trim()) : convertEnvValue(text, schemaAt(binding.path)));
+    setAt(
+      raw,
+      binding.path,
+      binding.flag ? !/^(false|0|no|off)$/i.test(text.trim()) : convertEnvValue(text, schemaAt(binding.path)),
+    );
     envSources.set(binding.path.join('.'), `env ${name}`);
   }
 
   // The guide names sandboxes `isolated` and `full-access` (in the file or the environment); Codex calls them otherwise today.
   const codex = raw.codex as Json | undefined;
-  if (typeof codex?.sandbox === 'string' && SANDBOX_ALIASES[codex.sandbox]) codex.sandbox = SANDBOX_ALIASES[codex.sandbox];
+  if (typeof codex?.sandbox === 'string' && SANDBOX_ALIASES[codex.sandbox])
+    codex.sandbox = SANDBOX_ALIASES[codex.sandbox];
 
   const value = Value.Default(ConfigSchema, raw) as Json;
   const sourceOf = (path: string): string => {
@@ -127,10 +140,20 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   problems.push(...describeErrors(value, sourceOf));
   const server = value.server as { host?: unknown } | undefined;
   const envOnly = value.env as { node_env?: unknown; internal_api_token?: unknown } | undefined;
-  if (envOnly?.node_env === 'production' && typeof server?.host === 'string' && !LOOPBACK.test(server.host) && !envOnly.internal_api_token) {
-    problems.push(`env INTERNAL_API_TOKEN: required when NODE_ENV=production and HOST (${server.host}) is not loopback: anyone who reaches the services could use them (openssl rand -hex 32)`);
+  if (
+    envOnly?.node_env === 'production' &&
+    typeof server?.host === 'string' &&
+    !LOOPBACK.test(server.host) &&
+    !envOnly.internal_api_token
+  ) {
+    problems.push(
+      `env INTERNAL_API_TOKEN: required when NODE_ENV=production and HOST (${server.host}) is not loopback: anyone who reaches the services could use them (openssl rand -hex 32)`,
+    );
   }
   if (problems.length) throw new ConfigError(problems);
 
-  return deepFreeze({ ...value, source: { file: existsSync(file) ? file : null, envFile: hasEnvFile ? envFile : null, root } }) as Config;
+  return deepFreeze({
+    ...value,
+    source: { file: existsSync(file) ? file : null, envFile: hasEnvFile ? envFile : null, root },
+  }) as Config;
 }

@@ -26,7 +26,13 @@ function problemsOf(fn: () => unknown): readonly string[] {
 describe('loadConfig', () => {
   it('applies the guide defaults when the file is empty', () => {
     const config = loadConfig({ cwd: project(''), env: {} });
-    expect(config.codex).toEqual({ model: 'gpt-5-codex', sandbox: 'read-only', auth_file: '~/.codex/auth.json', workspace_roots: [], config: {} });
+    expect(config.codex).toEqual({
+      model: 'gpt-5-codex',
+      sandbox: 'read-only',
+      auth_file: '~/.codex/auth.json',
+      workspace_roots: [],
+      config: {},
+    });
     expect(config.mcp.max_concurrent_sessions).toBe(15);
     expect(config.mcp.session_timeout_ms).toBe(600_000);
     expect(config.mcp.cache_ttl_ms).toBe(300_000);
@@ -46,18 +52,31 @@ describe('loadConfig', () => {
   });
 
   it('finds config/codex-mcp.toml from a subdirectory and passes [codex.config] through verbatim', () => {
-    const root = project('[codex.config]\nmodel_provider = "fake"\nmodel_providers.fake = { name = "f", base_url = "http://x/v1" }\n');
+    const root = project(
+      '[codex.config]\nmodel_provider = "fake"\nmodel_providers.fake = { name = "f", base_url = "http://x/v1" }\n',
+    );
     const config = loadConfig({ cwd: join(root, 'apps', 'x'), env: {} });
     expect(config.source.file).toBe(join(root, 'config', 'codex-mcp.toml'));
     expect(config.source.root).toBe(root);
-    expect(config.codex.config).toEqual({ model_provider: 'fake', model_providers: { fake: { name: 'f', base_url: 'http://x/v1' } } });
+    expect(config.codex.config).toEqual({
+      model_provider: 'fake',
+      model_providers: { fake: { name: 'f', base_url: 'http://x/v1' } },
+    });
   });
 
   it('lets the environment win over the file, and the process environment win over .env', () => {
-    const root = project('[mcp]\nmax_concurrent_sessions = 3\n[budget]\nmonthly_limit_usd = 10\n', 'MONTHLY_BUDGET_LIMIT=50\nLOG_LEVEL=debug\n');
+    const root = project(
+      '[mcp]\nmax_concurrent_sessions = 3\n[budget]\nmonthly_limit_usd = 10\n',
+      'MONTHLY_BUDGET_LIMIT=50\nLOG_LEVEL=debug\n',
+    );
     const config = loadConfig({
       cwd: root,
-      env: { TECHSAPO_MCP_MAX_CONCURRENT_SESSIONS: '20', LOG_LEVEL: 'warn', ENABLE_PROMETHEUS_METRICS: 'false', SESSION_ENCRYPTION_PREVIOUS_KEYS: 'a, b' },
+      env: {
+        TECHSAPO_MCP_MAX_CONCURRENT_SESSIONS: '20',
+        LOG_LEVEL: 'warn',
+        ENABLE_PROMETHEUS_METRICS: 'false',
+        SESSION_ENCRYPTION_PREVIOUS_KEYS: 'a, b',
+      },
     });
     expect(config.mcp.max_concurrent_sessions).toBe(20);
     expect(config.budget.monthly_limit_usd).toBe(50);
@@ -75,13 +94,21 @@ describe('loadConfig', () => {
   });
 
   it('accepts the guide sandbox names as aliases', () => {
-    expect(loadConfig({ cwd: project('[codex]\nsandbox = "isolated"\n'), env: {} }).codex.sandbox).toBe('workspace-write');
-    expect(loadConfig({ cwd: project('[codex]\nsandbox = "full-access"\n'), env: {} }).codex.sandbox).toBe('danger-full-access');
+    expect(loadConfig({ cwd: project('[codex]\nsandbox = "isolated"\n'), env: {} }).codex.sandbox).toBe(
+      'workspace-write',
+    );
+    expect(loadConfig({ cwd: project('[codex]\nsandbox = "full-access"\n'), env: {} }).codex.sandbox).toBe(
+      'danger-full-access',
+    );
   });
 
   it('accepts the guide sandbox names from the environment too', () => {
-    expect(loadConfig({ cwd: project(''), env: { TECHSAPO_CODEX_SANDBOX: 'isolated' } }).codex.sandbox).toBe('workspace-write');
-    expect(loadConfig({ cwd: project(''), env: { TECHSAPO_CODEX_SANDBOX: 'full-access' } }).codex.sandbox).toBe('danger-full-access');
+    expect(loadConfig({ cwd: project(''), env: { TECHSAPO_CODEX_SANDBOX: 'isolated' } }).codex.sandbox).toBe(
+      'workspace-write',
+    );
+    expect(loadConfig({ cwd: project(''), env: { TECHSAPO_CODEX_SANDBOX: 'full-access' } }).codex.sandbox).toBe(
+      'danger-full-access',
+    );
   });
 
   it('leaves .env alone when told to (test harnesses state their whole configuration)', () => {
@@ -96,15 +123,26 @@ describe('loadConfig', () => {
   it('refuses production on a non-loopback HOST without INTERNAL_API_TOKEN', () => {
     const root = project('');
     const token = 'x'.repeat(32);
-    expect(problemsOf(() => loadConfig({ cwd: root, env: { NODE_ENV: 'production', HOST: '0.0.0.0' } }))[0]).toMatch(/^env INTERNAL_API_TOKEN: required when NODE_ENV=production and HOST \(0\.0\.0\.0\)/);
-    expect(loadConfig({ cwd: root, env: { NODE_ENV: 'production', HOST: '0.0.0.0', INTERNAL_API_TOKEN: token } }).env.internal_api_token).toBe(token);
-    expect(loadConfig({ cwd: root, env: { NODE_ENV: 'production', HOST: '127.0.0.1' } }).env.internal_api_token).toBeUndefined();
+    expect(problemsOf(() => loadConfig({ cwd: root, env: { NODE_ENV: 'production', HOST: '0.0.0.0' } }))[0]).toMatch(
+      /^env INTERNAL_API_TOKEN: required when NODE_ENV=production and HOST \(0\.0\.0\.0\)/,
+    );
+    expect(
+      loadConfig({ cwd: root, env: { NODE_ENV: 'production', HOST: '0.0.0.0', INTERNAL_API_TOKEN: token } }).env
+        .internal_api_token,
+    ).toBe(token);
+    expect(
+      loadConfig({ cwd: root, env: { NODE_ENV: 'production', HOST: '127.0.0.1' } }).env.internal_api_token,
+    ).toBeUndefined();
     expect(loadConfig({ cwd: root, env: { NODE_ENV: 'development', HOST: '0.0.0.0' } }).server.host).toBe('0.0.0.0');
-    expect(problemsOf(() => loadConfig({ cwd: root, env: { INTERNAL_API_TOKEN: 'short' } }))[0]).toMatch(/^env INTERNAL_API_TOKEN: env.internal_api_token: /);
+    expect(problemsOf(() => loadConfig({ cwd: root, env: { INTERNAL_API_TOKEN: 'short' } }))[0]).toMatch(
+      /^env INTERNAL_API_TOKEN: env.internal_api_token: /,
+    );
   });
 
   it('reports every problem at once, with file, key path and message', () => {
-    const root = project('[mcp]\nmax_concurrent_sessions = 0\nbatch_sizee = 5\n[codex]\nsandbox = "everything"\n[nonsense]\na = 1\n');
+    const root = project(
+      '[mcp]\nmax_concurrent_sessions = 0\nbatch_sizee = 5\n[codex]\nsandbox = "everything"\n[nonsense]\na = 1\n',
+    );
     const file = join(root, 'config', 'codex-mcp.toml');
     const problems = problemsOf(() => loadConfig({ cwd: root, env: { PORT: 'eighty' } }));
     expect(problems).toEqual(
@@ -146,7 +184,12 @@ describe('maskConfig', () => {
   it('masks tokens, keys and URL credentials', () => {
     const config = loadConfig({
       cwd: project(''),
-      env: { UPSTASH_REDIS_REST_TOKEN: 'tok-123', SESSION_ENCRYPTION_KEY: 'k', HUGGINGFACE_API_KEY: 'hf', REDIS_URL: 'redis://user:pw@host:6379' },
+      env: {
+        UPSTASH_REDIS_REST_TOKEN: 'tok-123',
+        SESSION_ENCRYPTION_KEY: 'k',
+        HUGGINGFACE_API_KEY: 'hf',
+        REDIS_URL: 'redis://user:pw@host:6379',
+      },
     });
     const masked = JSON.stringify(maskConfig(config));
     expect(masked).not.toMatch(/tok-123|"k"|hf|pw@/);

@@ -14,7 +14,10 @@ export const ErrorBodySchema = Type.Object(
 export type ErrorBody = Static<typeof ErrorBodySchema>;
 
 /** A user id: what keys and per-user indexes are built from, so no separators, spaces or wildcards. */
-export const UserIdSchema = Type.String({ pattern: '^[A-Za-z0-9._@+-]{1,128}$', description: 'letters, digits and . _ @ + -, at most 128' });
+export const UserIdSchema = Type.String({
+  pattern: '^[A-Za-z0-9._@+-]{1,128}$',
+  description: 'letters, digits and . _ @ + -, at most 128',
+});
 
 /** ISO 8601 timestamp. */
 export const TimestampSchema = Type.String({ format: 'date-time' });

@@ -49,7 +49,9 @@ export type CostSummary = Static<typeof CostSummarySchema>;
 /** `GET /api/v1/costs/:userId` query: a day or a month (default: today, UTC). */
 export const CostQuerySchema = Type.Object(
   {
-    date: Type.Optional(Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$', description: 'YYYY-MM-DD (UTC)' })),
+    date: Type.Optional(
+      Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$', description: 'YYYY-MM-DD (UTC)' }),
+    ),
     month: Type.Optional(Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM (UTC)' })),
   },
   { additionalProperties: false },

@@ -13,7 +13,8 @@ while i <= #ARGV do
 end
 return out`;
 
-const num = (value: number | string): string => (typeof value === 'number' ? (Number.isFinite(value) ? String(value) : value > 0 ? '+inf' : '-inf') : value);
+const num = (value: number | string): string =>
+  typeof value === 'number' ? (Number.isFinite(value) ? String(value) : value > 0 ? '+inf' : '-inf') : value;
 
 function setArgs(key: string, value: string, options: SetOptions = {}): string[] {
   const args = ['SET', key, value];
@@ -83,7 +84,13 @@ class Transaction implements StoreTransaction {
     // Keys are declared in KEYS (Upstash and Redis Cluster want them); PUBLISH's channel is not a key.
     const keys = this.commands.filter((c) => c[0] !== 'PUBLISH').map((c) => c[1]!);
     const argv = this.commands.flatMap((c) => [String(c.length), ...c]);
-    return (await this.connection.command(['EVAL', TRANSACTION_SCRIPT, String(keys.length), ...keys, ...argv])) as unknown[];
+    return (await this.connection.command([
+      'EVAL',
+      TRANSACTION_SCRIPT,
+      String(keys.length),
+      ...keys,
+      ...argv,
+    ])) as unknown[];
   }
 }
 
@@ -163,7 +170,10 @@ export function createStore(connection: Connection): RedisStore {
     async *scan(match, count = 500) {
       let cursor = '0';
       do {
-        const [next, keys] = (await run(['SCAN', cursor, 'MATCH', match, 'COUNT', String(count)])) as [string, string[]];
+        const [next, keys] = (await run(['SCAN', cursor, 'MATCH', match, 'COUNT', String(count)])) as [
+          string,
+          string[],
+        ];
         cursor = String(next);
         yield* keys;
       } while (cursor !== '0');

@@ -78,7 +78,8 @@ export function createRedisService(store: RedisStore, options: RedisServiceOptio
       for (const [field, raw] of Object.entries(hash)) {
         const match = /^m:(.+):(requests|tokens|cost_nusd)$/.exec(field);
         if (!match) continue;
-        const model = (byModel[match[1]!] ??= { tokens: 0, costUsd: 0, requests: 0 });
+        const model = byModel[match[1]!] ?? { tokens: 0, costUsd: 0, requests: 0 };
+        byModel[match[1]!] = model;
         if (match[2] === 'cost_nusd') model.costUsd = fromNano(Number(raw));
         else model[match[2] as 'tokens' | 'requests'] = Number(raw);
       }

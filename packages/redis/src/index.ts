@@ -1,7 +1,7 @@
 export type { Connection } from './connection.js';
 export { createStore } from './create-store.js';
 export { createStoreFromSettings, type RedisSettings, type StoreOptions } from './from-config.js';
-export { createRedisService, utcDay, type RedisService, type RedisServiceOptions } from './helpers.js';
+export { createRedisService, type RedisService, type RedisServiceOptions, utcDay } from './helpers.js';
 export { keys } from './keys.js';
 export { createNodeRedisStore, type NodeRedisOptions } from './node-redis.js';
 export * from './store.js';

@@ -84,7 +84,8 @@ export function createNodeRedisStore(options: NodeRedisOptions): RedisStore {
           const ready = await getSubscriber();
           if (!live) return;
           sub = ready;
-          await (subscribing = ready.subscribe(channel, listener));
+          subscribing = ready.subscribe(channel, listener);
+          await subscribing;
         });
       } catch (error) {
         live = false;

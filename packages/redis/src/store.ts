@@ -69,7 +69,12 @@ export interface RedisStore {
   hIncrBy(key: string, field: string, by: number): Promise<number>;
   zAdd(key: string, members: readonly ScoredMember[]): Promise<void>;
   /** Members with min <= score <= max (`-inf`, `+inf`, `(5` work), lowest first, optionally paged. */
-  zRangeByScore(key: string, min: number | string, max: number | string, limit?: { offset: number; count: number }): Promise<ScoredMember[]>;
+  zRangeByScore(
+    key: string,
+    min: number | string,
+    max: number | string,
+    limit?: { offset: number; count: number },
+  ): Promise<ScoredMember[]>;
   zRem(key: string, member: string): Promise<number>;
   zRemRangeByScore(key: string, min: number | string, max: number | string): Promise<number>;
   zCard(key: string): Promise<number>;

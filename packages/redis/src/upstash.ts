@@ -2,7 +2,7 @@ import { Redis } from '@upstash/redis';
 import type { Connection } from './connection.js';
 import { createStore } from './create-store.js';
 import { DEFAULT_TIMEOUT_MS, withDeadline } from './deadline.js';
-import { RedisUnavailableError, type MessageHandler, type RedisStore } from './store.js';
+import { type MessageHandler, type RedisStore, RedisUnavailableError } from './store.js';
 
 /** Options of the Upstash REST driver. */
 export interface UpstashOptions {
@@ -37,7 +37,9 @@ export function createUpstashStore(options: UpstashOptions): RedisStore {
     command: (args) => withDeadline(timeout, args[0] ?? 'command', () => redis.exec(args as [string, ...string[]])),
     async subscribe(channel: string, handler: MessageHandler) {
       const subscriber = redis.subscribe<string>([channel]);
-      subscriber.on('message', ({ channel: from, message }) => handler(typeof message === 'string' ? message : JSON.stringify(message), from));
+      subscriber.on('message', ({ channel: from, message }) =>
+        handler(typeof message === 'string' ? message : JSON.stringify(message), from),
+      );
       // The client subscribes in the background; wait for its confirmation so no message is missed.
       const confirmed = new Promise<void>((resolve, reject) => {
         subscriber.on('subscribe', () => resolve());

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hasRedisServer } from '@techsapo/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisUnavailableError, type RedisStore } from '../src/index.js';
+import { type RedisStore, RedisUnavailableError } from '../src/index.js';
 import { DRIVERS, useRedis } from './drivers.js';
 
 // A frozen Redis (SIGSTOP) keeps its connections open and answers nothing: only a deadline that keeps
@@ -21,7 +21,13 @@ async function outcome(call: Promise<unknown>): Promise<unknown> {
     timer = setTimeout(() => resolve(`still waiting after ${BOUND_MS} ms`), BOUND_MS);
   });
   try {
-    return await Promise.race([call.then(() => 'resolved', (error: unknown) => error), hung]);
+    return await Promise.race([
+      call.then(
+        () => 'resolved',
+        (error: unknown) => error,
+      ),
+      hung,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -35,7 +41,11 @@ async function firstKey(store: RedisStore, match: string): Promise<string | unde
 /** Timers holding the process open (Node leaves unref'd ones, such as `AbortSignal.timeout`'s, out). */
 const activeTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
-const up = (store: RedisStore): Promise<string> => store.ping().then(() => 'up', () => 'down');
+const up = (store: RedisStore): Promise<string> =>
+  store.ping().then(
+    () => 'up',
+    () => 'down',
+  );
 
 // Freezes and thaws Redis: needs a redis-server of its own (not TEST_REDIS_URL).
 describe.runIf(hasRedisServer()).each(DRIVERS)('RedisStore over %s when Redis is frozen (SIGSTOP)', (driver) => {

@@ -42,7 +42,10 @@ describe.each(DRIVERS)("the guide's helpers over %s", (driver) => {
       totalCostUsd: 0.15,
       totalTokens: 1510,
       requests: 2,
-      byModel: { 'gpt-5-codex': { tokens: 1500, costUsd: 0.15, requests: 1 }, 'ollama/llama3:8b': { tokens: 10, costUsd: 0, requests: 1 } },
+      byModel: {
+        'gpt-5-codex': { tokens: 1500, costUsd: 0.15, requests: 1 },
+        'ollama/llama3:8b': { tokens: 10, costUsd: 0, requests: 1 },
+      },
     });
     expect((await redis.getCostSummary(user, day.slice(0, 7))).totalTokens).toBe(1510);
     for (const period of [day, day.slice(0, 7)]) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hasRedisServer } from '@techsapo/testing';
 import { describe, expect, it } from 'vitest';
-import { RedisUnavailableError, type RedisStore } from '../src/index.js';
+import { type RedisStore, RedisUnavailableError } from '../src/index.js';
 import { DRIVERS, useRedis } from './drivers.js';
 
 const env = useRedis();
@@ -69,7 +69,9 @@ describe.each(DRIVERS)('RedisStore over %s', (driver) => {
       { value: 'b', score: 2 },
       { value: 'c', score: 3 },
     ]);
-    expect(await store.zRangeByScore(z, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, { offset: 1, count: 1 })).toEqual([{ value: 'b', score: 2 }]);
+    expect(
+      await store.zRangeByScore(z, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, { offset: 1, count: 1 }),
+    ).toEqual([{ value: 'b', score: 2 }]);
     expect(await store.zRangeByScore(z, '(1', 2)).toEqual([{ value: 'b', score: 2 }]);
     expect(await store.zRem(z, 'b')).toBe(1);
     expect(await store.zRemRangeByScore(z, '-inf', 1)).toBe(1);
@@ -144,7 +146,16 @@ describe.runIf(hasRedisServer()).each(DRIVERS)('RedisStore over %s when Redis go
     await expect(store.get('recover')).rejects.toBeInstanceOf(RedisUnavailableError);
     expect(Date.now() - started).toBeLessThan(3000);
     await env.redis().start();
-    await expect.poll(() => store.ping().then(() => 'up', () => 'down'), { timeout: 10_000, interval: 100 }).toBe('up');
+    await expect
+      .poll(
+        () =>
+          store.ping().then(
+            () => 'up',
+            () => 'down',
+          ),
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe('up');
     await store.set('recover', '2');
     expect(await store.get('recover')).toBe('2');
   });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CHANNELS, type AccessRefusedEvent } from '@techsapo/contracts/events';
+import { type AccessRefusedEvent, CHANNELS } from '@techsapo/contracts/events';
 import { keys, type RedisStore } from '@techsapo/redis';
 
 /** Entries kept in the audit stream (approximately). */
@@ -10,9 +10,21 @@ const AUDIT_MAX_LEN = 10_000;
  * channel (the perf-monitor counts them) and a record in the audit stream, in one round trip. The caller
  * itself must be answered exactly as for an unknown thing.
  */
-export async function reportAccessRefused(store: RedisStore, refused: Pick<AccessRefusedEvent, 'service' | 'userId' | 'resource' | 'resourceId'>): Promise<AccessRefusedEvent> {
-  const event: AccessRefusedEvent = { type: 'access.refused', id: randomUUID(), at: new Date().toISOString(), ...refused };
+export async function reportAccessRefused(
+  store: RedisStore,
+  refused: Pick<AccessRefusedEvent, 'service' | 'userId' | 'resource' | 'resourceId'>,
+): Promise<AccessRefusedEvent> {
+  const event: AccessRefusedEvent = {
+    type: 'access.refused',
+    id: randomUUID(),
+    at: new Date().toISOString(),
+    ...refused,
+  };
   const json = JSON.stringify(event);
-  await store.multi().publish(CHANNELS.security, json).xAdd(keys.audit, { type: 'access_refused', at: event.at, detail: json }, AUDIT_MAX_LEN).exec();
+  await store
+    .multi()
+    .publish(CHANNELS.security, json)
+    .xAdd(keys.audit, { type: 'access_refused', at: event.at, detail: json }, AUDIT_MAX_LEN)
+    .exec();
   return event;
 }

@@ -32,7 +32,10 @@ const digest = (text: string): Buffer => createHash('sha256').update(text).diges
  * The user a request acts for, from its headers: the forwarded `x-techsapo-user` when `trusted` (the
  * internal token was verified), else `anonymous`. For code that sees headers but not the request (MCP).
  */
-export function userFromHeaders(headers: Record<string, string | string[] | undefined> | undefined, trusted: boolean): string {
+export function userFromHeaders(
+  headers: Record<string, string | string[] | undefined> | undefined,
+  trusted: boolean,
+): string {
   const user = headers?.[USER_HEADER];
   return trusted && typeof user === 'string' && USER_ID.test(user) ? user : ANONYMOUS;
 }

@@ -4,23 +4,36 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '@techsapo/config';
 import { ErrorBodySchema } from '@techsapo/contracts/common';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
 import fastifyMetrics from 'fastify-metrics';
-import { pino, type DestinationStream } from 'pino';
+import { type DestinationStream, pino } from 'pino';
 import Type from 'typebox';
 import { internalAuthPlugin } from './auth.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
-import { runChecks, type HealthCheck } from './health.js';
+import { type HealthCheck, runChecks } from './health.js';
 import { useBoundedJsonParser } from './json-body.js';
 import { loggerOptions } from './logger.js';
 import { validatorCompiler } from './validation.js';
 
 // fastify-metrics is CommonJS with an ES default export: Node gives the module object as default import,
 // bundlers (vitest) may give the plugin itself.
-const metricsPlugin = ((fastifyMetrics as { default?: unknown }).default ?? fastifyMetrics) as typeof fastifyMetrics.default;
+const metricsPlugin = ((fastifyMetrics as { default?: unknown }).default ??
+  fastifyMetrics) as typeof fastifyMetrics.default;
 
 /** A Fastify instance with TypeBox typing, as every TechSapo service uses it. */
-export type Service = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+export type Service = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
 
 /** What a service tells `createService` about itself. */
 export interface ServiceOptions {
@@ -68,7 +81,10 @@ const HealthSchema = Type.Object({
  */
 export async function createService(options: ServiceOptions): Promise<Service> {
   const { config, name, version } = options;
-  const loggerInstance: FastifyBaseLogger = pino(loggerOptions(name, config.server.log_level), options.logStream ?? pino.destination(1));
+  const loggerInstance: FastifyBaseLogger = pino(
+    loggerOptions(name, config.server.log_level),
+    options.logStream ?? pino.destination(1),
+  );
   const app = Fastify({
     loggerInstance,
     bodyLimit: config.server.body_limit_bytes,
@@ -89,12 +105,19 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     reply.header('x-request-id', request.id);
   });
   app.addSchema(ErrorBodySchema);
-  await app.register(internalAuthPlugin, { token: config.env.internal_api_token, allowedOrigins: config.mcp.allowed_origins });
+  await app.register(internalAuthPlugin, {
+    token: config.env.internal_api_token,
+    allowedOrigins: config.mcp.allowed_origins,
+  });
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: `TechSapo ${name}`, version, ...(options.description ? { description: options.description } : {}) },
+      info: {
+        title: `TechSapo ${name}`,
+        version,
+        ...(options.description ? { description: options.description } : {}),
+      },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -107,7 +130,9 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       routeMetrics: {
         enabled: { histogram: true, summary: false },
         routeBlacklist: ['/metrics'],
-        overrides: { histogram: { name: 'techsapo_http_request_duration_seconds', help: 'HTTP request duration in seconds' } },
+        overrides: {
+          histogram: { name: 'techsapo_http_request_duration_seconds', help: 'HTTP request duration in seconds' },
+        },
       },
     });
     // `promtool check metrics` rejects some (a type in the name, a counter suffix on a gauge); the route
@@ -120,7 +145,13 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const timeoutMs = options.healthTimeoutMs ?? 2000;
   app.get(
     '/health',
-    { schema: { description: 'Liveness and dependencies; 503 when a dependency is down', response: { 200: HealthSchema, 503: HealthSchema } }, logLevel: 'warn' },
+    {
+      schema: {
+        description: 'Liveness and dependencies; 503 when a dependency is down',
+        response: { 200: HealthSchema, 503: HealthSchema },
+      },
+      logLevel: 'warn',
+    },
     async (_request, reply) => {
       const results = await runChecks(checks, timeoutMs);
       const ok = Object.values(results).every((r) => r.status === 'ok');
@@ -135,7 +166,13 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   );
   app.get(
     '/ping',
-    { schema: { description: 'Answers without touching any dependency', response: { 200: Type.Object({ pong: Type.Boolean(), service: Type.String() }) } }, logLevel: 'warn' },
+    {
+      schema: {
+        description: 'Answers without touching any dependency',
+        response: { 200: Type.Object({ pong: Type.Boolean(), service: Type.String() }) },
+      },
+      logLevel: 'warn',
+    },
     async () => ({ pong: true, service: name }),
   );
   return app;

@@ -30,25 +30,33 @@ const FASTIFY_CODES: Record<string, string> = {
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error.validation) {
     const problems = describeValidation(error.validation, error.validationContext ?? 'request');
-    return reply.code(400).send({ error: { code: 'VALIDATION_ERROR', message: problems.join('; '), details: problems } });
+    return reply
+      .code(400)
+      .send({ error: { code: 'VALIDATION_ERROR', message: problems.join('; '), details: problems } });
   }
   const status = error.statusCode ?? 500;
   // A 5xx is shown as is only when a service raised it on purpose (its own code); anything else is hidden.
-  if (status >= 500 && (error.statusCode === undefined || !/^[A-Z][A-Z_]+$/.test(error.code ?? '') || error.code.startsWith('FST_'))) {
+  if (
+    status >= 500 &&
+    (error.statusCode === undefined || !/^[A-Z][A-Z_]+$/.test(error.code ?? '') || error.code.startsWith('FST_'))
+  ) {
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: { code: 'INTERNAL_ERROR', message: 'Internal server error' } });
   }
   if (status >= 500) request.log.warn({ err: error }, error.message);
   const code = FASTIFY_CODES[error.code] ?? error.code ?? 'ERROR';
-  const message = code === 'UNSUPPORTED_MEDIA_TYPE'
-    ? `send the body as application/json (got ${request.headers['content-type'] ?? 'no content-type'})`
-    : error.message;
+  const message =
+    code === 'UNSUPPORTED_MEDIA_TYPE'
+      ? `send the body as application/json (got ${request.headers['content-type'] ?? 'no content-type'})`
+      : error.message;
   return reply.code(status).send({ error: { code, message } });
 }
 
 /** 404 for routes that do not exist, in the same shape. */
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` } });
+  return reply.code(404).send({
+    error: { code: 'ROUTE_NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` },
+  });
 }
 
 /** What Node's HTTP parser refuses, by its error code: status, our code, message. Anything else is a 400. */

@@ -9,7 +9,10 @@ export interface CheckResult {
 }
 
 /** Runs every check at once, each bounded by `timeoutMs`, so `/health` answers within that time. */
-export async function runChecks(checks: Record<string, HealthCheck>, timeoutMs: number): Promise<Record<string, CheckResult>> {
+export async function runChecks(
+  checks: Record<string, HealthCheck>,
+  timeoutMs: number,
+): Promise<Record<string, CheckResult>> {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]): Promise<[string, CheckResult]> => {
       const started = performance.now();
@@ -23,7 +26,14 @@ export async function runChecks(checks: Record<string, HealthCheck>, timeoutMs: 
         ]);
         return [name, { status: 'ok', latencyMs: Math.round(performance.now() - started) }];
       } catch (error) {
-        return [name, { status: 'down', latencyMs: Math.round(performance.now() - started), error: error instanceof Error ? error.message : String(error) }];
+        return [
+          name,
+          {
+            status: 'down',
+            latencyMs: Math.round(performance.now() - started),
+            error: error instanceof Error ? error.message : String(error),
+          },
+        ];
       } finally {
         clearTimeout(timer);
       }

@@ -1,11 +1,19 @@
 export { reportAccessRefused } from './access.js';
-export { ANONYMOUS, internalAuthPlugin, internalHeaders, isInternalToken, USER_HEADER, userFromHeaders, type InternalAuthOptions } from './auth.js';
+export {
+  ANONYMOUS,
+  type InternalAuthOptions,
+  internalAuthPlugin,
+  internalHeaders,
+  isInternalToken,
+  USER_HEADER,
+  userFromHeaders,
+} from './auth.js';
 export { createService, type Service, type ServiceOptions } from './create-service.js';
 export { clientErrorHandler, errorHandler, JsonTooDeepError, notFoundHandler } from './errors.js';
-export { runChecks, type CheckResult, type HealthCheck } from './health.js';
+export { type CheckResult, type HealthCheck, runChecks } from './health.js';
 export { findDeepNesting, MAX_JSON_DEPTH, useBoundedJsonParser } from './json-body.js';
 export { loggerOptions, REDACT_PATHS } from './logger.js';
 export { startService } from './main.js';
-export { redisPlugin, type RedisPluginOptions } from './redis-plugin.js';
-export { runService, type RunOptions } from './run-service.js';
+export { type RedisPluginOptions, redisPlugin } from './redis-plugin.js';
+export { type RunOptions, runService } from './run-service.js';
 export { describeValidation, validatorCompiler } from './validation.js';

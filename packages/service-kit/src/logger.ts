@@ -1,7 +1,18 @@
 import type { LoggerOptions } from 'pino';
 
 /** Paths pino removes from every log line: credentials in headers and in logged objects. */
-const SECRET_KEYS = ['authorization', 'cookie', 'token', 'apiKey', 'api_key', 'password', 'secret', 'encryptionKey', '"x-api-key"', '"set-cookie"'];
+const SECRET_KEYS = [
+  'authorization',
+  'cookie',
+  'token',
+  'apiKey',
+  'api_key',
+  'password',
+  'secret',
+  'encryptionKey',
+  '"x-api-key"',
+  '"set-cookie"',
+];
 
 /** Paths pino removes from every log line: credentials at the top of a logged object, one level down and in headers. */
 export const REDACT_PATHS = [

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Config } from '@techsapo/config';
+import { type Config, ConfigError, loadConfig } from '@techsapo/config';
 import { RedisNotConfiguredError } from '@techsapo/redis';
 import type { FastifyInstance } from 'fastify';
 import { runService } from './run-service.js';

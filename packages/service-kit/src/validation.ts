@@ -21,9 +21,14 @@ export function describeValidation(errors: readonly FastifySchemaValidationError
     const path = `${part}${error.instancePath}`;
     const params = error.params as Record<string, unknown>;
     if (error.keyword === 'additionalProperties' || error.keyword === 'anyOf') continue; // reported per property / branch
-    if (error.keyword === 'boolean' && error.schemaPath.endsWith('additionalProperties')) lines.push(`${path} is not allowed`);
-    else if (error.keyword === 'required') lines.push(...(params.requiredProperties as string[]).map((p) => `${path}/${p} is required`));
-    else if (error.keyword === 'enum') lines.push(`${path} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`);
+    if (error.keyword === 'boolean' && error.schemaPath.endsWith('additionalProperties'))
+      lines.push(`${path} is not allowed`);
+    else if (error.keyword === 'required')
+      lines.push(...(params.requiredProperties as string[]).map((p) => `${path}/${p} is required`));
+    else if (error.keyword === 'enum')
+      lines.push(
+        `${path} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      );
     else lines.push(`${path} ${error.message}`);
   }
   return [...new Set(lines)];

@@ -25,7 +25,9 @@ describe('internal token', () => {
     for (const url of ['/whoami', '/metrics', '/docs/json', '/nope']) {
       const res = await app.inject(url);
       expect(res.statusCode, url).toBe(401);
-      expect(res.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.stringContaining('INTERNAL_API_TOKEN') } });
+      expect(res.json()).toEqual({
+        error: { code: 'UNAUTHORIZED', message: expect.stringContaining('INTERNAL_API_TOKEN') },
+      });
       expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
     }
     const wrong = await app.inject({ url: '/whoami', headers: { authorization: `Bearer ${TOKEN}x` } });
@@ -36,9 +38,15 @@ describe('internal token', () => {
 
   it('believes x-techsapo-user only with the token', async () => {
     await build({ INTERNAL_API_TOKEN: TOKEN });
-    const res = await app.inject({ url: '/whoami', headers: { authorization: `Bearer ${TOKEN}`, 'x-techsapo-user': 'alice' } });
+    const res = await app.inject({
+      url: '/whoami',
+      headers: { authorization: `Bearer ${TOKEN}`, 'x-techsapo-user': 'alice' },
+    });
     expect(res.json()).toEqual({ userId: 'alice' });
-    const odd = await app.inject({ url: '/whoami', headers: { authorization: `Bearer ${TOKEN}`, 'x-techsapo-user': 'a b*' } });
+    const odd = await app.inject({
+      url: '/whoami',
+      headers: { authorization: `Bearer ${TOKEN}`, 'x-techsapo-user': 'a b*' },
+    });
     expect(odd.json()).toEqual({ userId: 'anonymous' });
   });
 
@@ -53,10 +61,20 @@ describe('internal token', () => {
 describe('cross-site requests', () => {
   it('refuses a state-changing request from a foreign Origin', async () => {
     await build();
-    const res = await app.inject({ method: 'POST', url: '/restart', headers: { host: '127.0.0.1:4002', origin: 'https://evil.example', 'content-type': 'application/json' }, payload: '{}' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/restart',
+      headers: { host: '127.0.0.1:4002', origin: 'https://evil.example', 'content-type': 'application/json' },
+      payload: '{}',
+    });
     expect(res.statusCode).toBe(403);
     expect(res.json().error.code).toBe('FORBIDDEN_ORIGIN');
-    const same = await app.inject({ method: 'POST', url: '/restart', headers: { host: '127.0.0.1:4002', origin: 'http://127.0.0.1:4002', 'content-type': 'application/json' }, payload: '{}' });
+    const same = await app.inject({
+      method: 'POST',
+      url: '/restart',
+      headers: { host: '127.0.0.1:4002', origin: 'http://127.0.0.1:4002', 'content-type': 'application/json' },
+      payload: '{}',
+    });
     expect(same.statusCode).toBe(200);
     const read = await app.inject({ url: '/whoami', headers: { origin: 'https://evil.example' } });
     expect(read.statusCode).toBe(200);
@@ -64,8 +82,16 @@ describe('cross-site requests', () => {
 
   it('accepts only JSON bodies: a text/plain POST (what a page can send without asking) gets 415', async () => {
     await build();
-    const res = await app.inject({ method: 'POST', url: '/restart', headers: { 'content-type': 'text/plain' }, payload: 'x' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/restart',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'x',
+    });
     expect(res.statusCode).toBe(415);
-    expect(res.json().error).toEqual({ code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send the body as application/json (got text/plain)' });
+    expect(res.json().error).toEqual({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'send the body as application/json (got text/plain)',
+    });
   });
 });

@@ -14,7 +14,15 @@ function logSink(): { stream: Writable; lines: () => Record<string, unknown>[] }
       done();
     },
   });
-  return { stream, lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 let app: Service;
@@ -23,13 +31,30 @@ afterEach(async () => {
 });
 
 async function build(options: Partial<Parameters<typeof createService>[0]> = {}): Promise<Service> {
-  app = await createService({ name: 'test-service', version: '1.2.3', config, logStream: logSink().stream, ...options });
+  app = await createService({
+    name: 'test-service',
+    version: '1.2.3',
+    config,
+    logStream: logSink().stream,
+    ...options,
+  });
   app.post(
     '/items',
-    { schema: { body: Type.Object({ name: Type.String({ minLength: 1 }), count: Type.Integer({ minimum: 1, maximum: 10, default: 1 }) }, { additionalProperties: false }) } },
+    {
+      schema: {
+        body: Type.Object(
+          { name: Type.String({ minLength: 1 }), count: Type.Integer({ minimum: 1, maximum: 10, default: 1 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
     async (request) => request.body,
   );
-  app.get('/items', { schema: { querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }) } }, async (request) => request.query);
+  app.get(
+    '/items',
+    { schema: { querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }) } },
+    async (request) => request.query,
+  );
   app.get('/boom', async () => {
     throw new Error('secret internals');
   });
@@ -42,11 +67,19 @@ describe('createService', () => {
     expect((await app.inject('/ping')).json()).toEqual({ pong: true, service: 'test-service' });
     const health = await app.inject('/health');
     expect(health.statusCode).toBe(200);
-    expect(health.json()).toMatchObject({ status: 'ok', service: 'test-service', version: '1.2.3', checks: { redis: { status: 'ok' } } });
+    expect(health.json()).toMatchObject({
+      status: 'ok',
+      service: 'test-service',
+      version: '1.2.3',
+      checks: { redis: { status: 'ok' } },
+    });
   });
 
   it('answers /health 503 when a dependency fails or hangs, within the timeout', async () => {
-    await build({ healthTimeoutMs: 200, healthChecks: { db: () => Promise.reject(new Error('refused')), slow: () => new Promise(() => {}) } });
+    await build({
+      healthTimeoutMs: 200,
+      healthChecks: { db: () => Promise.reject(new Error('refused')), slow: () => new Promise(() => {}) },
+    });
     const health = await app.inject('/health');
     expect(health.statusCode).toBe(503);
     expect(health.json()).toMatchObject({
@@ -69,7 +102,10 @@ describe('createService', () => {
       expect(res.json().error.code).toBe('VALIDATION_ERROR');
       expect(res.json().error.message).toContain(message);
     }
-    expect((await app.inject({ method: 'POST', url: '/items', payload: { name: 'a' } })).json()).toEqual({ name: 'a', count: 1 });
+    expect((await app.inject({ method: 'POST', url: '/items', payload: { name: 'a' } })).json()).toEqual({
+      name: 'a',
+      count: 1,
+    });
   });
 
   it('converts query strings and applies defaults', async () => {
@@ -83,13 +119,23 @@ describe('createService', () => {
 
   it('answers malformed JSON, oversized bodies, wrong media types and unknown routes with 4xx codes', async () => {
     await build();
-    const malformed = await app.inject({ method: 'POST', url: '/items', headers: { 'content-type': 'application/json' }, payload: '{"name": ' });
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/items',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name": ',
+    });
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json().error.code).toBe('INVALID_JSON');
     const big = await app.inject({ method: 'POST', url: '/items', payload: { name: 'x'.repeat(1_100_000) } });
     expect(big.statusCode).toBe(413);
     expect(big.json().error.code).toBe('BODY_TOO_LARGE');
-    const text = await app.inject({ method: 'POST', url: '/items', headers: { 'content-type': 'text/xml' }, payload: '<a/>' });
+    const text = await app.inject({
+      method: 'POST',
+      url: '/items',
+      headers: { 'content-type': 'text/xml' },
+      payload: '<a/>',
+    });
     expect(text.statusCode).toBe(415);
     expect(text.json().error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     const missing = await app.inject('/nope?x=1');
@@ -103,7 +149,9 @@ describe('createService', () => {
     const res = await app.inject('/boom');
     expect(res.statusCode).toBe(500);
     expect(res.json()).toEqual({ error: { code: 'INTERNAL_ERROR', message: 'Internal server error' } });
-    expect(sink.lines().some((l) => (l.err as { message?: string } | undefined)?.message === 'secret internals')).toBe(true);
+    expect(sink.lines().some((l) => (l.err as { message?: string } | undefined)?.message === 'secret internals')).toBe(
+      true,
+    );
   });
 
   it('keeps or generates request ids and redacts credentials in logs', async () => {
@@ -113,7 +161,10 @@ describe('createService', () => {
       request.log.info({ headers: request.headers, token: 'tok-secret' }, 'echo');
       return { id: request.id };
     });
-    const given = await app.inject({ url: '/echo', headers: { 'x-request-id': 'abc-123', authorization: 'Bearer sk-live-secret' } });
+    const given = await app.inject({
+      url: '/echo',
+      headers: { 'x-request-id': 'abc-123', authorization: 'Bearer sk-live-secret' },
+    });
     expect(given.headers['x-request-id']).toBe('abc-123');
     expect(given.json()).toEqual({ id: 'abc-123' });
     const generated = await app.inject('/echo');

@@ -80,14 +80,19 @@ function toolNames(tools: unknown): string[] {
 function describe(body: Item, headers: FakeModelRequest['headers']): FakeModelRequest {
   const input = Array.isArray(body.input) ? (body.input as unknown[]) : [];
   const items = input.filter(isItem);
-  const users = items.filter((i) => i.type === 'message' && i.role === 'user' && !textOf(i).startsWith('<environment_context>'));
+  const users = items.filter(
+    (i) => i.type === 'message' && i.role === 'user' && !textOf(i).startsWith('<environment_context>'),
+  );
   const last = users.at(-1);
   return {
     body,
     input,
     lastUserText: last ? textOf(last) : '',
     isFollowUp: items.some((i) => i.type === 'message' && i.role === 'assistant'),
-    tools: [...toolNames(body.tools), ...items.filter((i) => i.type === 'additional_tools').flatMap((i) => toolNames(i.tools))],
+    tools: [
+      ...toolNames(body.tools),
+      ...items.filter((i) => i.type === 'additional_tools').flatMap((i) => toolNames(i.tools)),
+    ],
     headers,
   };
 }
@@ -98,7 +103,11 @@ function pendingCallId(input: unknown[]): string | undefined {
     const item = input[i];
     if (!isItem(item)) continue;
     if (item.type === 'message' && item.role === 'user') return undefined;
-    if ((item.type === 'function_call_output' || item.type === 'custom_tool_call_output') && typeof item.call_id === 'string') return item.call_id;
+    if (
+      (item.type === 'function_call_output' || item.type === 'custom_tool_call_output') &&
+      typeof item.call_id === 'string'
+    )
+      return item.call_id;
   }
   return undefined;
 }
@@ -110,7 +119,14 @@ function pendingCallId(input: unknown[]): string | undefined {
 function commandItem(command: string, tools: string[], callId: string): Item {
   const args = { cmd: command, login: false, yield_time_ms: 10_000 };
   if (tools.includes('exec_command') || !tools.includes('exec')) {
-    return { type: 'function_call', id: `fc_${callId}`, call_id: callId, name: 'exec_command', arguments: JSON.stringify(args), status: 'completed' };
+    return {
+      type: 'function_call',
+      id: `fc_${callId}`,
+      call_id: callId,
+      name: 'exec_command',
+      arguments: JSON.stringify(args),
+      status: 'completed',
+    };
   }
   const input = `const r = await tools.exec_command(${JSON.stringify(args)});\ntext(r.output);`;
   return { type: 'custom_tool_call', id: `ctc_${callId}`, call_id: callId, name: 'exec', input, status: 'completed' };
@@ -174,9 +190,15 @@ export async function startFakeResponses(): Promise<FakeResponsesServer> {
     const responseId = `resp_${randomUUID()}`;
     let seq = 0;
     const send = (event: Item): void => {
-      if (!res.writableEnded && !res.destroyed) res.write(`event: ${String(event.type)}\ndata: ${JSON.stringify({ ...event, sequence_number: seq++ })}\n\n`);
+      if (!res.writableEnded && !res.destroyed)
+        res.write(`event: ${String(event.type)}\ndata: ${JSON.stringify({ ...event, sequence_number: seq++ })}\n\n`);
     };
-    const base = { id: responseId, object: 'response', created_at: Math.floor(Date.now() / 1000), model: request.body.model ?? 'fake' };
+    const base = {
+      id: responseId,
+      object: 'response',
+      created_at: Math.floor(Date.now() / 1000),
+      model: request.body.model ?? 'fake',
+    };
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     send({ type: 'response.created', response: { ...base, status: 'in_progress', output: [] } });
     let item: Item;
@@ -188,27 +210,50 @@ export async function startFakeResponses(): Promise<FakeResponsesServer> {
     } else {
       if (reply.delayMs) await sleep(reply.delayMs);
       const id = `msg_${randomUUID()}`;
-      item = { type: 'message', id, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: reply.text, annotations: [] }] };
-      send({ type: 'response.output_item.added', output_index: 0, item: { ...item, status: 'in_progress', content: [] } });
-      send({ type: 'response.content_part.added', item_id: id, output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } });
+      item = {
+        type: 'message',
+        id,
+        status: 'completed',
+        role: 'assistant',
+        content: [{ type: 'output_text', text: reply.text, annotations: [] }],
+      };
+      send({
+        type: 'response.output_item.added',
+        output_index: 0,
+        item: { ...item, status: 'in_progress', content: [] },
+      });
+      send({
+        type: 'response.content_part.added',
+        item_id: id,
+        output_index: 0,
+        content_index: 0,
+        part: { type: 'output_text', text: '', annotations: [] },
+      });
       for (const delta of splitText(reply.text, reply.chunks ?? 1)) {
         send({ type: 'response.output_text.delta', item_id: id, output_index: 0, content_index: 0, delta });
       }
       send({ type: 'response.output_text.done', item_id: id, output_index: 0, content_index: 0, text: reply.text });
     }
     send({ type: 'response.output_item.done', output_index: 0, item });
-    send({ type: 'response.completed', response: { ...base, status: 'completed', output: [item], usage: usageOf(reply.usage) } });
+    send({
+      type: 'response.completed',
+      response: { ...base, status: 'completed', output: [item], usage: usageOf(reply.usage) },
+    });
     res.end();
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/v1/models') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [], models: [] }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ object: 'list', data: [], models: [] }));
       return;
     }
     if (req.method !== 'POST' || path !== '/v1/responses') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.method} ${path}` } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: `no route ${req.method} ${path}` } }));
       return;
     }
     const request = describe(await readBody(req), req.headers);
@@ -221,7 +266,10 @@ export async function startFakeResponses(): Promise<FakeResponsesServer> {
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) res.destroy();
-      else res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: String(err) } }));
+      else
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { message: String(err) } }));
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -230,7 +278,13 @@ export async function startFakeResponses(): Promise<FakeResponsesServer> {
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
   // Retries off: a scripted error fails the turn at once instead of after minutes of backoff.
-  const provider = { name: 'fake', base_url: baseUrl, wire_api: 'responses', request_max_retries: 0, stream_max_retries: 0 };
+  const provider = {
+    name: 'fake',
+    base_url: baseUrl,
+    wire_api: 'responses',
+    request_max_retries: 0,
+    stream_max_retries: 0,
+  };
 
   return {
     baseUrl,

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -89,7 +89,9 @@ export async function startRedisServer(): Promise<TestRedis> {
   const shared = process.env.TEST_REDIS_URL;
   if (shared && !hasRedisServer()) {
     const cannot = async (): Promise<void> => {
-      throw new Error('TEST_REDIS_URL names a shared Redis: this test needs a redis-server binary it can stop and start');
+      throw new Error(
+        'TEST_REDIS_URL names a shared Redis: this test needs a redis-server binary it can stop and start',
+      );
     };
     return {
       url: shared,
@@ -111,7 +113,20 @@ export async function startRedisServer(): Promise<TestRedis> {
   const start = async (): Promise<void> => {
     const proc = spawn(
       redisServerBin(),
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--loglevel',
+        'warning',
+      ],
       // stderr piped, not inherited: a server left running must not hold the test runner's pipe open.
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );

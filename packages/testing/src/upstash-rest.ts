@@ -36,7 +36,10 @@ function encode(reply: unknown, base64: boolean): unknown {
 }
 
 function unavailable(err: unknown): HttpError {
-  return new HttpError(503, `Service Unavailable: redis unavailable: ${err instanceof Error ? err.message : String(err)}`);
+  return new HttpError(
+    503,
+    `Service Unavailable: redis unavailable: ${err instanceof Error ? err.message : String(err)}`,
+  );
 }
 
 /** A Redis error reply becomes an `{error}` entry; anything else (connection lost, offline) fails the whole request. */
@@ -47,7 +50,9 @@ function errorEntry(err: unknown): Entry {
 
 function toCommand(value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0) throw new HttpError(400, 'ERR failed to parse command');
-  return value.map((arg: unknown) => (typeof arg === 'string' ? arg : typeof arg === 'object' ? JSON.stringify(arg) : String(arg)));
+  return value.map((arg: unknown) =>
+    typeof arg === 'string' ? arg : typeof arg === 'object' ? JSON.stringify(arg) : String(arg),
+  );
 }
 
 function toCommands(value: unknown): string[][] {
@@ -80,7 +85,10 @@ function decodeSegment(segment: string): string {
  * `/psubscribe/:pattern`) and runs each command on the redis-server at `redisUrl`.
  * Redis must be reachable at start; later outages answer 503 at once and the adapter reconnects by itself.
  */
-export async function startUpstashRestServer(options: { redisUrl: string; token?: string }): Promise<UpstashRestServer> {
+export async function startUpstashRestServer(options: {
+  redisUrl: string;
+  token?: string;
+}): Promise<UpstashRestServer> {
   const token = options.token ?? randomBytes(16).toString('hex');
   // RESP2 gives the flat arrays Upstash returns (node-redis 6 defaults to RESP3); Buffers for bulk
   // strings keep binary values intact through the base64 encoding.
@@ -130,7 +138,9 @@ export async function startUpstashRestServer(options: { redisUrl: string; token?
       else if (err instanceof ErrorReply) throw new HttpError(400, err.message);
       else throw unavailable(err);
     }
-    return replies.map((reply) => (reply instanceof ErrorReply ? { error: reply.message } : { result: encode(reply, base64) }));
+    return replies.map((reply) =>
+      reply instanceof ErrorReply ? { error: reply.message } : { result: encode(reply, base64) },
+    );
   };
 
   /** One dedicated subscriber connection per SSE request, closed with the request. */
@@ -151,7 +161,8 @@ export async function startUpstashRestServer(options: { redisUrl: string; token?
     };
     try {
       await sub.connect();
-      if (kind === 'subscribe') await sub.subscribe(target, (message, channel) => send(`message,${channel},${message}`));
+      if (kind === 'subscribe')
+        await sub.subscribe(target, (message, channel) => send(`message,${channel},${message}`));
       else await sub.pSubscribe(target, (message, channel) => send(`pmessage,${target},${channel},${message}`));
     } catch (err) {
       cleanup();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeResponses, type FakeModelRequest, type FakeResponsesServer } from '../src/fake-responses.js';
+import { type FakeModelRequest, type FakeResponsesServer, startFakeResponses } from '../src/fake-responses.js';
 
 const CODEX = fileURLToPath(
   new URL('../../../node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex', import.meta.url),
@@ -26,14 +26,22 @@ async function tempDir(): Promise<string> {
 }
 
 /** Runs `codex exec --json` (stdin closed) against the fake; `home` reuses a CODEX_HOME for `resume`. */
-async function codexExec(fake: FakeResponsesServer, args: string[], dirsIn?: { home: string; cwd: string }): Promise<ExecResult> {
+async function codexExec(
+  fake: FakeResponsesServer,
+  args: string[],
+  dirsIn?: { home: string; cwd: string },
+): Promise<ExecResult> {
   const home = dirsIn?.home ?? (await tempDir());
   const cwd = dirsIn?.cwd ?? (await tempDir());
-  const child = spawn(CODEX, ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'read-only', ...fake.codexConfigArgs(), ...args], {
-    cwd,
-    env: { ...process.env, CODEX_HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    CODEX,
+    ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'read-only', ...fake.codexConfigArgs(), ...args],
+    {
+      cwd,
+      env: { ...process.env, CODEX_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -50,7 +58,11 @@ const agentText = (result: ExecResult): string | undefined =>
   result.events.filter((e) => e.type === 'item.completed' && e.item.type === 'agent_message').at(-1)?.item.text;
 
 /** POSTs a synthetic request body and returns the SSE events (or the error status and body). */
-async function post(fake: FakeResponsesServer, input: unknown[], tools: unknown[] = [{ type: 'function', name: 'exec_command' }]) {
+async function post(
+  fake: FakeResponsesServer,
+  input: unknown[],
+  tools: unknown[] = [{ type: 'function', name: 'exec_command' }],
+) {
   const res = await fetch(`${fake.baseUrl}/responses`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -83,7 +95,12 @@ describe.skipIf(!existsSync(CODEX))('fake Responses API driven by the real codex
 
   it('returns a message as the final agent message, with its usage', async ({ expect }) => {
     const fake = await newFake();
-    fake.script({ type: 'message', text: 'hello from the fake', chunks: 3, usage: { input_tokens: 120, cached_input_tokens: 20, output_tokens: 7, reasoning_tokens: 2 } });
+    fake.script({
+      type: 'message',
+      text: 'hello from the fake',
+      chunks: 3,
+      usage: { input_tokens: 120, cached_input_tokens: 20, output_tokens: 7, reasoning_tokens: 2 },
+    });
     const result = await codexExec(fake, ['say hello']);
     expect(result.status).toBe(0);
     expect(agentText(result)).toBe('hello from the fake');
@@ -107,7 +124,10 @@ describe.skipIf(!existsSync(CODEX))('fake Responses API driven by the real codex
     const result = await codexExec(fake, [...args, 'run something']);
     expect(result.status).toBe(0);
     const command = result.events.find((e) => e.type === 'item.completed' && e.item.type === 'command_execution');
-    expect(command?.item).toMatchObject({ aggregated_output: expect.stringContaining('fake-ran-this\n'), exit_code: 0 });
+    expect(command?.item).toMatchObject({
+      aggregated_output: expect.stringContaining('fake-ran-this\n'),
+      exit_code: 0,
+    });
     expect(agentText(result)).toBe('the command ran');
     expect(fake.requests).toHaveLength(2);
     const output = fake.requests[1]!.input.find((item: any) => item.type === outputType);
@@ -173,7 +193,11 @@ describe('fake Responses API wire format', () => {
       'response.output_item.done',
       'response.completed',
     ]);
-    expect(events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta)).toEqual(['ab', 'cd', 'ef']);
+    expect(events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta)).toEqual([
+      'ab',
+      'cd',
+      'ef',
+    ]);
     expect(events.at(-1)?.response.usage).toEqual({
       input_tokens: 10,
       input_tokens_details: { cached_tokens: 0 },
@@ -187,7 +211,10 @@ describe('fake Responses API wire format', () => {
     await post(
       fake,
       [
-        { type: 'additional_tools', tools: [{ type: 'namespace', name: 'functions', tools: [{ type: 'custom', name: 'exec' }] }] },
+        {
+          type: 'additional_tools',
+          tools: [{ type: 'namespace', name: 'functions', tools: [{ type: 'custom', name: 'exec' }] }],
+        },
         user('first'),
         { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'ok: first' }] },
         user('second'),
@@ -200,7 +227,11 @@ describe('fake Responses API wire format', () => {
   });
 
   it('answers 20 concurrent command conversations each with its own follow-up', async () => {
-    fake.script((req) => ({ type: 'command', command: `echo ${req.lastUserText}`, then: { type: 'message', text: `done ${req.lastUserText}` } }));
+    fake.script((req) => ({
+      type: 'command',
+      command: `echo ${req.lastUserText}`,
+      then: { type: 'message', text: `done ${req.lastUserText}` },
+    }));
     const conversation = async (n: number): Promise<string> => {
       const input: unknown[] = [user(`conv-${n}`)];
       const first = await post(fake, input);
@@ -208,7 +239,11 @@ describe('fake Responses API wire format', () => {
       expect(call).toMatchObject({ type: 'function_call', name: 'exec_command' });
       expect(JSON.parse(call.arguments)).toMatchObject({ cmd: `echo conv-${n}` });
       await new Promise((r) => setTimeout(r, Math.random() * 20));
-      const second = await post(fake, [...input, call, { type: 'function_call_output', call_id: call.call_id, output: `conv-${n}\n` }]);
+      const second = await post(fake, [
+        ...input,
+        call,
+        { type: 'function_call_output', call_id: call.call_id, output: `conv-${n}\n` },
+      ]);
       return second.events.find((e) => e.type === 'response.output_item.done')?.item.content[0].text;
     };
     const answers = await Promise.all(Array.from({ length: 20 }, (_, n) => conversation(n)));
@@ -229,14 +264,25 @@ describe('fake Responses API wire format', () => {
     expect(args.join(' ')).toContain(`base_url="${fake.baseUrl}"`);
     expect(fake.codexConfig()).toEqual({
       model_provider: 'fake',
-      model_providers: { fake: { name: 'fake', base_url: fake.baseUrl, wire_api: 'responses', request_max_retries: 0, stream_max_retries: 0 } },
+      model_providers: {
+        fake: {
+          name: 'fake',
+          base_url: fake.baseUrl,
+          wire_api: 'responses',
+          request_max_retries: 0,
+          stream_max_retries: 0,
+        },
+      },
     });
   });
 
   it('closes with a hanging request open', async () => {
     const own = await startFakeResponses();
     own.script({ type: 'hang' });
-    const pending = fetch(`${own.baseUrl}/responses`, { method: 'POST', body: JSON.stringify({ input: [user('x')] }) }).then(
+    const pending = fetch(`${own.baseUrl}/responses`, {
+      method: 'POST',
+      body: JSON.stringify({ input: [user('x')] }),
+    }).then(
       () => 'answered',
       () => 'dropped',
     );

@@ -42,7 +42,7 @@ afterAll(async () => {
 describe.each([
   ['auto-pipelined (POST /pipeline)', true],
   ['one request per command (POST /)', false],
-])('commands, %s', (name, enableAutoPipelining) => {
+])('commands, %s', (_name, enableAutoPipelining) => {
   const p = enableAutoPipelining ? 'ap:' : 'one:';
 
   it('set with EX, get and ttl', async () => {
@@ -168,11 +168,21 @@ describe('wire details', () => {
     const res = await fetch(`${rest.url}/pipeline`, {
       method: 'POST',
       headers: { authorization: `Bearer ${rest.token}`, 'upstash-encoding': 'base64', 'upstash-sync-token': 'abc' },
-      body: JSON.stringify([['GET', 'wire:k'], ['MGET', 'wire:k', 'wire:none'], ['STRLEN', 'wire:k'], ['SET', 'wire:k', 'hi']]),
+      body: JSON.stringify([
+        ['GET', 'wire:k'],
+        ['MGET', 'wire:k', 'wire:none'],
+        ['STRLEN', 'wire:k'],
+        ['SET', 'wire:k', 'hi'],
+      ]),
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('upstash-sync-token')).toBe('abc');
-    expect(await res.json()).toEqual([{ result: 'aGk=' }, { result: ['aGk=', null] }, { result: 2 }, { result: 'T0s=' }]);
+    expect(await res.json()).toEqual([
+      { result: 'aGk=' },
+      { result: ['aGk=', null] },
+      { result: 2 },
+      { result: 'T0s=' },
+    ]);
   });
 
   it('rejects a wrong token with 401', async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import { assessCommand, assessFileChanges, decide, type ApprovalPolicy, type Assessment } from '../security/risk.js';
+import { type ApprovalPolicy, type Assessment, assessCommand, assessFileChanges, decide } from '../security/risk.js';
 import { maskSecrets, type SecretMasker } from '../security/secrets.js';
 
 /** An approval waiting for a person (`GET /api/v1/mcp/approvals`). */
@@ -55,7 +55,10 @@ type FileChange = { path: string; kind: { type: 'add' | 'delete' | 'update'; mov
  * is declined, so a turn never hangs.
  */
 export class ApprovalCenter {
-  private readonly pending = new Map<string, PendingApproval & { settle: (decision: 'accept' | 'decline', by: ApprovalRecord['by']) => void }>();
+  private readonly pending = new Map<
+    string,
+    PendingApproval & { settle: (decision: 'accept' | 'decline', by: ApprovalRecord['by']) => void }
+  >();
   /** File changes announced by `item/started`, by item id: the approval request itself carries no diff. */
   private readonly fileChanges = new Map<string, FileChange[]>();
 
@@ -95,7 +98,10 @@ export class ApprovalCenter {
       const files = changes.map((c) => `${c.kind.type} ${c.path}${c.kind.move_path ? ` -> ${c.kind.move_path}` : ''}`);
       summary = this.mask(files.join(', ') || '(unknown files)');
       assessment = changes.length
-        ? assessFileChanges(changes.map((c) => ({ path: c.path, kind: c.kind.type, movePath: c.kind.move_path ?? null })), [workspace])
+        ? assessFileChanges(
+            changes.map((c) => ({ path: c.path, kind: c.kind.type, movePath: c.kind.move_path ?? null })),
+            [workspace],
+          )
         : { risk: 'high', reasons: ['the files to change are unknown'] };
     } else {
       this.options.log.warn({ method }, 'declining an app-server request the bridge does not handle');
@@ -105,7 +111,15 @@ export class ApprovalCenter {
 
     const verdict = decide(assessment, this.options.policy, this.options.isCi);
     const record = (decision: 'accept' | 'decline', by: ApprovalRecord['by']): { decision: 'accept' | 'decline' } => {
-      this.options.onDecision({ threadId, kind, summary, risk: assessment.risk, reasons: assessment.reasons, decision, by });
+      this.options.onDecision({
+        threadId,
+        kind,
+        summary,
+        risk: assessment.risk,
+        reasons: assessment.reasons,
+        decision,
+        by,
+      });
       return { decision };
     };
     if (verdict !== 'manual') return record(verdict, 'policy');

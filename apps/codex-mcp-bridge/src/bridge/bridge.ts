@@ -5,8 +5,8 @@ import { createRedisService, keys, type RedisService, type RedisStore } from '@t
 import { reportAccessRefused } from '@techsapo/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
 import { AppServerExitedError, AppServerTimeoutError } from '../codex/app-server.js';
-import { UnknownThreadError, type CodexPool, type TurnOptions } from '../codex/pool.js';
-import { ZERO_USAGE, type ThreadSettings, type TurnProgress, type TurnResult, type Usage } from '../codex/types.js';
+import { type CodexPool, type TurnOptions, UnknownThreadError } from '../codex/pool.js';
+import { type ThreadSettings, type TurnProgress, type TurnResult, type Usage, ZERO_USAGE } from '../codex/types.js';
 import type { ToolErrorCode } from '../errors.js';
 import { createSecretMasker, maskDeep, maskProgress, type SecretMasker } from '../security/secrets.js';
 import { CancelledError, Limiter, OverloadedError } from './limiter.js';
@@ -76,7 +76,16 @@ interface SharedTurn {
  */
 export class CodexBridge {
   readonly limiter: Limiter;
-  readonly counters: BridgeCounters = { calls: 0, errors: 0, cacheHits: 0, coalesced: 0, timeouts: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  readonly counters: BridgeCounters = {
+    calls: 0,
+    errors: 0,
+    cacheHits: 0,
+    coalesced: 0,
+    timeouts: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: 0,
+  };
   private readonly redis: RedisService;
   /** Turns that identical calls may join, by user and question. */
   private readonly inflight = new Map<string, SharedTurn>();
@@ -89,7 +98,9 @@ export class CodexBridge {
     private readonly log: FastifyBaseLogger,
     private readonly observe: CallObserver = () => {},
     /** Masks answers, progress, cached answers, logs and audit (configured secrets, and patterns unless detection is off). */
-    private readonly maskText: SecretMasker = createSecretMasker([], { patterns: config.security.sensitive_data_detection }),
+    private readonly maskText: SecretMasker = createSecretMasker([], {
+      patterns: config.security.sensitive_data_detection,
+    }),
   ) {
     this.limiter = new Limiter(config.mcp.max_concurrent_sessions, config.mcp.max_queue_size);
     this.redis = createRedisService(store, { costRetentionDays: config.sessions.cost_retention_days });
@@ -99,10 +110,14 @@ export class CodexBridge {
   async codex(settings: ThreadSettings, prompt: string, ctx: CallContext): Promise<ToolOutcome> {
     const started = performance.now();
     const cacheable = this.config.mcp.enable_response_caching && settings.sandbox === 'read-only';
-    const key = createHash('sha256').update(JSON.stringify({ prompt, ...settings })).digest('hex');
+    const key = createHash('sha256')
+      .update(JSON.stringify({ prompt, ...settings }))
+      .digest('hex');
     return this.finish('codex', settings.model, started, ctx, async () => {
       if (cacheable) {
-        const hit = await this.store.getJson<Omit<ToolOutcome, 'cached' | 'durationMs' | 'costUsd'>>(keys.codexAnswer(ctx.userId, key));
+        const hit = await this.store.getJson<Omit<ToolOutcome, 'cached' | 'durationMs' | 'costUsd'>>(
+          keys.codexAnswer(ctx.userId, key),
+        );
         if (hit) return { ...hit, costUsd: 0, cached: true, durationMs: 0 };
       }
       // Only the same user's calls share a turn: nobody receives another user's thread.
@@ -124,12 +139,18 @@ export class CodexBridge {
       follow(entry, ctx.signal);
       if (this.config.mcp.enable_request_batching) {
         this.inflight.set(batchKey, entry);
-        void outcome.finally(() => this.inflight.get(batchKey) === entry && this.inflight.delete(batchKey)).catch(() => {});
+        void outcome
+          .finally(() => this.inflight.get(batchKey) === entry && this.inflight.delete(batchKey))
+          .catch(() => {});
       }
       const result = await outcome;
       if (cacheable) {
         const { threadId, content, usage } = result;
-        await this.store.setJson(keys.codexAnswer(ctx.userId, key), { threadId, content: this.maskText(content), usage }, { ttlMs: this.config.mcp.cache_ttl_ms });
+        await this.store.setJson(
+          keys.codexAnswer(ctx.userId, key),
+          { threadId, content: this.maskText(content), usage },
+          { ttlMs: this.config.mcp.cache_ttl_ms },
+        );
       }
       return result;
     });
@@ -147,16 +168,22 @@ export class CodexBridge {
     const model = owned ? thread.settings.model : this.config.codex.model;
     return this.finish('codex-reply', model, started, ctx, async () => {
       if (!owned) throw new UnknownThreadError(threadId);
-      return this.limiter.run(async () => this.toOutcome(await this.runTurn(threadId, prompt, ctx, ctx.signal), model), ctx.signal);
+      return this.limiter.run(
+        async () => this.toOutcome(await this.runTurn(threadId, prompt, ctx, ctx.signal), model),
+        ctx.signal,
+      );
     });
   }
 
   /** Records that `userId` named a thread someone else owns (event for the perf-monitor, audit record). */
   private refused(userId: string, threadId: string): void {
     this.log.warn({ userId, threadId }, 'refused a thread another user owns');
-    reportAccessRefused(this.store, { service: 'codex-mcp-bridge', userId, resource: 'thread', resourceId: threadId }).catch((error: unknown) =>
-      this.log.warn({ err: error }, 'could not record a refused access in Redis'),
-    );
+    reportAccessRefused(this.store, {
+      service: 'codex-mcp-bridge',
+      userId,
+      resource: 'thread',
+      resourceId: threadId,
+    }).catch((error: unknown) => this.log.warn({ err: error }, 'could not record a refused access in Redis'));
   }
 
   /** One turn, its progress masked on the way to the caller (text held back for masking is sent when it ends). */
@@ -173,20 +200,37 @@ export class CodexBridge {
 
   private toOutcome(turn: TurnResult, model: string): ToolOutcome {
     if (turn.status === 'interrupted' && turn.error?.startsWith('turn timed out')) {
-      throw new ToolError('TIMEOUT', `${turn.error} (session_timeout_ms); the thread ${turn.threadId} can be continued with codex-reply`);
+      throw new ToolError(
+        'TIMEOUT',
+        `${turn.error} (session_timeout_ms); the thread ${turn.threadId} can be continued with codex-reply`,
+      );
     }
-    if (turn.status === 'interrupted') throw new ToolError('CANCELLED', `turn interrupted: ${turn.error ?? 'cancelled'}`);
+    if (turn.status === 'interrupted')
+      throw new ToolError('CANCELLED', `turn interrupted: ${turn.error ?? 'cancelled'}`);
     if (turn.status === 'failed') throw new ToolError('MODEL_ERROR', modelErrorMessage(turn.error));
     const price = this.config.pricing[model];
     if (!price && !this.warnedModels.has(model)) {
       this.warnedModels.add(model);
       this.log.warn({ model }, 'no [pricing] entry for this model: its cost is recorded as 0');
     }
-    return { threadId: turn.threadId, content: this.maskText(turn.text), usage: turn.usage, costUsd: costOf(turn.usage, price), durationMs: turn.durationMs, cached: false };
+    return {
+      threadId: turn.threadId,
+      content: this.maskText(turn.text),
+      usage: turn.usage,
+      costUsd: costOf(turn.usage, price),
+      durationMs: turn.durationMs,
+      cached: false,
+    };
   }
 
   /** Runs a call and, whatever happens, records it: counters, event, stream, cost, audit. */
-  private async finish(tool: 'codex' | 'codex-reply', model: string, started: number, ctx: CallContext, call: () => Promise<ToolOutcome>): Promise<ToolOutcome> {
+  private async finish(
+    tool: 'codex' | 'codex-reply',
+    model: string,
+    started: number,
+    ctx: CallContext,
+    call: () => Promise<ToolOutcome>,
+  ): Promise<ToolOutcome> {
     let outcome: ToolOutcome | undefined;
     let failure: ToolError | undefined;
     try {
@@ -201,7 +245,14 @@ export class CodexBridge {
     }
   }
 
-  private record(tool: 'codex' | 'codex-reply', model: string, userId: string, durationMs: number, outcome: ToolOutcome | undefined, failure: ToolError | undefined): void {
+  private record(
+    tool: 'codex' | 'codex-reply',
+    model: string,
+    userId: string,
+    durationMs: number,
+    outcome: ToolOutcome | undefined,
+    failure: ToolError | undefined,
+  ): void {
     const usage = outcome?.usage ?? { ...ZERO_USAGE };
     const costUsd = outcome?.costUsd ?? 0;
     const event: McpRequestCompletedEvent = {
@@ -232,12 +283,42 @@ export class CodexBridge {
     const json = JSON.stringify(event);
     const tx = this.store.multi().publish(CHANNELS.mcp, json).xAdd(keys.mcpRequests, { event: json }, STREAM_MAX_LEN);
     if (this.config.security.audit_logging) {
-      tx.xAdd(keys.audit, { type: 'tool_call', at: event.at, detail: JSON.stringify(this.mask({ tool, userId, threadId: event.threadId, error: failure?.message ?? null, cached: event.cached })) }, STREAM_MAX_LEN);
+      tx.xAdd(
+        keys.audit,
+        {
+          type: 'tool_call',
+          at: event.at,
+          detail: JSON.stringify(
+            this.mask({
+              tool,
+              userId,
+              threadId: event.threadId,
+              error: failure?.message ?? null,
+              cached: event.cached,
+            }),
+          ),
+        },
+        STREAM_MAX_LEN,
+      );
     }
     const writes: Promise<unknown>[] = [tx.exec()];
-    if (costUsd > 0 || event.usage.inputTokens > 0) writes.push(this.redis.trackCost(userId, model, event.usage.inputTokens + event.usage.outputTokens, costUsd));
-    Promise.all(writes).catch((error: unknown) => this.log.warn({ err: error }, 'could not record a tool call in Redis'));
-    this.log.info(this.mask({ tool, userId, threadId: event.threadId, durationMs, cached: event.cached, error: failure?.message ?? null, costUsd }), 'tool call');
+    if (costUsd > 0 || event.usage.inputTokens > 0)
+      writes.push(this.redis.trackCost(userId, model, event.usage.inputTokens + event.usage.outputTokens, costUsd));
+    Promise.all(writes).catch((error: unknown) =>
+      this.log.warn({ err: error }, 'could not record a tool call in Redis'),
+    );
+    this.log.info(
+      this.mask({
+        tool,
+        userId,
+        threadId: event.threadId,
+        durationMs,
+        cached: event.cached,
+        error: failure?.message ?? null,
+        costUsd,
+      }),
+      'tool call',
+    );
   }
 
   /** Appends an audit record (approval decisions, restarts) to the stream and the log. */
@@ -245,7 +326,9 @@ export class CodexBridge {
     if (!this.config.security.audit_logging) return;
     const masked = this.mask(detail);
     this.log.info({ audit: type, ...masked }, 'audit');
-    this.store.xAdd(keys.audit, { type, at: new Date().toISOString(), detail: JSON.stringify(masked) }, STREAM_MAX_LEN).catch((error: unknown) => this.log.warn({ err: error }, 'could not append to the audit stream'));
+    this.store
+      .xAdd(keys.audit, { type, at: new Date().toISOString(), detail: JSON.stringify(masked) }, STREAM_MAX_LEN)
+      .catch((error: unknown) => this.log.warn({ err: error }, 'could not append to the audit stream'));
   }
 
   private mask<T>(value: T): T {
@@ -255,7 +338,8 @@ export class CodexBridge {
 
 function modelErrorMessage(error: string | undefined): string {
   const detail = error ?? 'the turn failed';
-  if (/401|unauthori[sz]ed|auth/i.test(detail)) return `the model provider refused the credentials (${detail}): run \`codex login\` or configure a model provider in [codex.config]`;
+  if (/401|unauthori[sz]ed|auth/i.test(detail))
+    return `the model provider refused the credentials (${detail}): run \`codex login\` or configure a model provider in [codex.config]`;
   return `the model failed: ${detail}`;
 }
 

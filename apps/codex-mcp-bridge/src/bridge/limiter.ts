@@ -32,7 +32,10 @@ export class Limiter {
   async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw new CancelledError('cancelled before it started');
     if (this.running >= this.max) {
-      if (this.waiting.length >= this.maxQueue) throw new OverloadedError(`bridge overloaded: ${this.running} turns running and ${this.waiting.length} waiting; try again later`);
+      if (this.waiting.length >= this.maxQueue)
+        throw new OverloadedError(
+          `bridge overloaded: ${this.running} turns running and ${this.waiting.length} waiting; try again later`,
+        );
       await new Promise<void>((resolve, reject) => {
         const onAbort = (): void => {
           const at = this.waiting.indexOf(entry);
@@ -55,7 +58,8 @@ export class Limiter {
       return await fn();
     } finally {
       const next = this.waiting.shift();
-      if (next) next.start(); // the slot passes straight to the next caller
+      if (next)
+        next.start(); // the slot passes straight to the next caller
       else this.running--;
     }
   }

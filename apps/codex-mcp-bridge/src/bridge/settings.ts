@@ -53,7 +53,8 @@ export function workspacesOf(config: Config, startDir: string): Workspaces {
 /** The real directory `requested` names, if it lies inside one of the roots. */
 function confinedCwd(requested: string | undefined, workspaces: Workspaces): string {
   const { defaultCwd, roots } = workspaces;
-  const wanted = requested === undefined ? defaultCwd : isAbsolute(requested) ? requested : resolve(defaultCwd, requested);
+  const wanted =
+    requested === undefined ? defaultCwd : isAbsolute(requested) ? requested : resolve(defaultCwd, requested);
   let real: string;
   try {
     real = realpathSync(wanted);
@@ -66,7 +67,10 @@ function confinedCwd(requested: string | undefined, workspaces: Workspaces): str
     return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
   };
   if (!roots.some(inside)) {
-    throw new ToolError('BAD_ARGUMENTS', `cwd ${wanted} is outside the workspaces this bridge serves (${roots.join(', ')}): see [codex] workspace_roots`);
+    throw new ToolError(
+      'BAD_ARGUMENTS',
+      `cwd ${wanted} is outside the workspaces this bridge serves (${roots.join(', ')}): see [codex] workspace_roots`,
+    );
   }
   return real;
 }
@@ -75,12 +79,18 @@ function confinedCwd(requested: string | undefined, workspaces: Workspaces): str
 export function threadSettings(config: Config, args: CodexArgs, workspaces: Workspaces): ThreadSettings {
   const sandbox = args.sandbox ?? config.codex.sandbox;
   if (sandbox === 'danger-full-access' && !config.security.allow_danger_full_access) {
-    throw new ToolError('BAD_ARGUMENTS', 'sandbox "danger-full-access" is disabled here: use read-only or workspace-write, or set [security] allow_danger_full_access = true');
+    throw new ToolError(
+      'BAD_ARGUMENTS',
+      'sandbox "danger-full-access" is disabled here: use read-only or workspace-write, or set [security] allow_danger_full_access = true',
+    );
   }
   const cwd = confinedCwd(args.cwd, workspaces);
   const refused = Object.keys(args.config ?? {}).filter((key) => !CALL_CONFIG_KEYS.includes(key));
   if (refused.length) {
-    throw new ToolError('BAD_ARGUMENTS', `config may not set ${refused.join(', ')} per call (allowed: ${CALL_CONFIG_KEYS.join(', ')}); the operator sets the rest in [codex.config]`);
+    throw new ToolError(
+      'BAD_ARGUMENTS',
+      `config may not set ${refused.join(', ')} per call (allowed: ${CALL_CONFIG_KEYS.join(', ')}); the operator sets the rest in [codex.config]`,
+    );
   }
   const overrides = { ...(args.config ?? {}), ...(args.profile ? { profile: args.profile } : {}) };
   return {

@@ -13,7 +13,9 @@ export function redisThreadDirectory(store: RedisStore, ttlMs: number): ThreadDi
     async load(threadId) {
       const stored = await store.getJson<Partial<ThreadRecord>>(keys.codexThread(threadId));
       // Records written before threads had owners belong to nobody: nobody may continue them.
-      return typeof stored?.owner === 'string' && stored.settings ? { owner: stored.owner, settings: stored.settings } : null;
+      return typeof stored?.owner === 'string' && stored.settings
+        ? { owner: stored.owner, settings: stored.settings }
+        : null;
     },
   };
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { FastifyBaseLogger } from 'fastify';
@@ -26,6 +26,7 @@ export class AppServerTimeoutError extends Error {
 }
 
 /** Terminal colour and cursor sequences (Codex colours its stderr log). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC is what starts the sequences this removes.
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 /** Text without terminal escape sequences. */
@@ -55,7 +56,10 @@ interface Pending {
  * One `codex app-server` child speaking JSON-RPC, one JSON object per line on stdio. Emits
  * `notification` (method, params) for everything the server notifies, and `exit` once it is gone.
  */
-export class AppServer extends EventEmitter<{ notification: [method: string, params: Record<string, unknown>]; exit: [reason: string] }> {
+export class AppServer extends EventEmitter<{
+  notification: [method: string, params: Record<string, unknown>];
+  exit: [reason: string];
+}> {
   private child: ChildProcessWithoutNullStreams | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -84,10 +88,15 @@ export class AppServer extends EventEmitter<{ notification: [method: string, par
 
   /** Spawns the process and completes the `initialize` handshake. */
   async start(): Promise<Record<string, unknown>> {
-    const child = spawn(this.options.bin, [...this.options.args, 'app-server'], { env: this.options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(this.options.bin, [...this.options.args, 'app-server'], {
+      env: this.options.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child = child;
     child.on('error', (error) => this.onExit(`could not start ${this.options.bin}: ${error.message}`));
-    child.on('exit', (code, signal) => this.onExit(`codex app-server exited (${signal ?? `code ${code}`})${this.startupError()}`));
+    child.on('exit', (code, signal) =>
+      this.onExit(`codex app-server exited (${signal ?? `code ${code}`})${this.startupError()}`),
+    );
     child.stdin.on('error', () => {}); // EPIPE after exit; the exit handler reports it
     child.stderr.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-2000);
@@ -118,7 +127,11 @@ export class AppServer extends EventEmitter<{ notification: [method: string, par
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new AppServerTimeoutError(`Codex did not answer ${method} within ${timeoutMs} ms ([performance] initial_response_timeout)`));
+        reject(
+          new AppServerTimeoutError(
+            `Codex did not answer ${method} within ${timeoutMs} ms ([performance] initial_response_timeout)`,
+          ),
+        );
       }, timeoutMs);
       this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
       this.send({ id, method, params });
@@ -146,7 +159,13 @@ export class AppServer extends EventEmitter<{ notification: [method: string, par
   }
 
   private onLine(line: string): void {
-    let message: { id?: number | string; method?: string; params?: Record<string, unknown>; result?: unknown; error?: { code: number; message: string } };
+    let message: {
+      id?: number | string;
+      method?: string;
+      params?: Record<string, unknown>;
+      result?: unknown;
+      error?: { code: number; message: string };
+    };
     try {
       message = JSON.parse(line);
     } catch {
@@ -159,7 +178,9 @@ export class AppServer extends EventEmitter<{ notification: [method: string, par
       this.options
         .onServerRequest(message.method, message.params ?? {})
         .then((result) => this.send({ id, result }))
-        .catch((error: unknown) => this.send({ id, error: { code: -32603, message: error instanceof Error ? error.message : String(error) } }));
+        .catch((error: unknown) =>
+          this.send({ id, error: { code: -32603, message: error instanceof Error ? error.message : String(error) } }),
+        );
       return;
     }
     if (message.method !== undefined) {

@@ -11,9 +11,13 @@ export function resolveCodexBinary(): string {
   const pkg = `@openai/codex-${process.platform}-${process.arch}`;
   let root: string;
   try {
-    root = dirname(require.resolve(`${pkg}/package.json`, { paths: [dirname(require.resolve('@openai/codex/package.json'))] }));
+    root = dirname(
+      require.resolve(`${pkg}/package.json`, { paths: [dirname(require.resolve('@openai/codex/package.json'))] }),
+    );
   } catch {
-    throw new Error(`No Codex binary for ${process.platform}-${process.arch}: ${pkg} is not installed (set CODEX_BIN to a codex binary)`);
+    throw new Error(
+      `No Codex binary for ${process.platform}-${process.arch}: ${pkg} is not installed (set CODEX_BIN to a codex binary)`,
+    );
   }
   const vendor = join(root, 'vendor');
   const exe = process.platform === 'win32' ? 'codex.exe' : 'codex';
@@ -33,7 +37,9 @@ export function toTomlValue(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(toTomlValue).join(', ')}]`;
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value).map(([k, v]) => `${BARE_KEY.test(k) ? k : JSON.stringify(k)} = ${toTomlValue(v)}`);
+    const entries = Object.entries(value).map(
+      ([k, v]) => `${BARE_KEY.test(k) ? k : JSON.stringify(k)} = ${toTomlValue(v)}`,
+    );
     return `{ ${entries.join(', ')} }`;
   }
   throw new Error(`cannot pass ${String(value)} to Codex as a config value`);

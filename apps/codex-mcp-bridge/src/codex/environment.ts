@@ -7,11 +7,32 @@
 
 /** What Codex and its commands need: the user, locale, terminal, temp dir, proxies, CA certificates. */
 const ALLOWED = new Set([
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TERM',
-  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy',
-  'SSL_CERT_FILE', 'SSL_CERT_DIR', 'NODE_EXTRA_CA_CERTS', 'CODEX_CA_CERTIFICATE',
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'TERM',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'ALL_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'all_proxy',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'NODE_EXTRA_CA_CERTS',
+  'CODEX_CA_CERTIFICATE',
   // Codex's own knobs for its built-in providers (addresses, not credentials).
-  'OPENAI_BASE_URL', 'CODEX_OSS_BASE_URL', 'CODEX_OSS_PORT',
+  'OPENAI_BASE_URL',
+  'CODEX_OSS_BASE_URL',
+  'CODEX_OSS_PORT',
 ]);
 const LOCALE = /^LC_[A-Z_]+$/;
 /** A URL with credentials (`http://user:pass@proxy:3128`). */
@@ -72,14 +93,16 @@ export function codexEnvironment(
  */
 export function codexEnvironmentSecrets(env: Readonly<Record<string, string>>, codexConfig: Readonly<Table>): string[] {
   const named = configEnvNames(codexConfig).flatMap((name) => names(env[name]));
-  const proxies = Object.values(env).filter((value) => URL_CREDENTIALS.test(value)).flatMap((value) => {
-    try {
-      const url = new URL(value);
-      return [url.password, decodeURIComponent(url.password)].filter(Boolean);
-    } catch {
-      return [];
-    }
-  });
+  const proxies = Object.values(env)
+    .filter((value) => URL_CREDENTIALS.test(value))
+    .flatMap((value) => {
+      try {
+        const url = new URL(value);
+        return [url.password, decodeURIComponent(url.password)].filter(Boolean);
+      } catch {
+        return [];
+      }
+    });
   return [...new Set([...named, ...proxies])];
 }
 
@@ -91,7 +114,9 @@ export function codexEnvironmentSecrets(env: Readonly<Record<string, string>>, c
  */
 export function withCommandEnvironment(codexConfig: Readonly<Table>, env: Readonly<Record<string, string>>): Table {
   if ('shell_environment_policy' in codexConfig) return { ...codexConfig };
-  const withCredentials = Object.entries(env).filter(([, value]) => URL_CREDENTIALS.test(value)).map(([name]) => name);
+  const withCredentials = Object.entries(env)
+    .filter(([, value]) => URL_CREDENTIALS.test(value))
+    .map(([name]) => name);
   const named = configEnvNames(codexConfig);
   const exclude = [...new Set(['CODEX_HOME', '*PASSWORD*', '*PASSWD*', '*CREDENTIAL*', ...named, ...withCredentials])];
   return { shell_environment_policy: { inherit: 'all', ignore_default_excludes: false, exclude }, ...codexConfig };

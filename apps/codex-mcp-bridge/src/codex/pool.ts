@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { AppServer, AppServerExitedError, type AppServerOptions } from './app-server.js';
-import { ZERO_USAGE, type ThreadSettings, type TurnProgress, type TurnResult, type Usage } from './types.js';
+import { type ThreadSettings, type TurnProgress, type TurnResult, type Usage, ZERO_USAGE } from './types.js';
 
 /** What is kept of a thread: who started it (the only user who may continue it) and how. */
 export interface ThreadRecord {
@@ -109,13 +109,23 @@ const cancelledBeforeStart = (threadId: string): TurnResult => ({
 });
 
 const minus = (a: Usage, b: Usage | undefined): Usage =>
-  b ? { inputTokens: a.inputTokens - b.inputTokens, cachedInputTokens: a.cachedInputTokens - b.cachedInputTokens, outputTokens: a.outputTokens - b.outputTokens, reasoningTokens: a.reasoningTokens - b.reasoningTokens } : a;
+  b
+    ? {
+        inputTokens: a.inputTokens - b.inputTokens,
+        cachedInputTokens: a.cachedInputTokens - b.cachedInputTokens,
+        outputTokens: a.outputTokens - b.outputTokens,
+        reasoningTokens: a.reasoningTokens - b.reasoningTokens,
+      }
+    : a;
 
 /**
  * A warm pool of `codex app-server` processes, each hosting many threads. A process that exits is
  * restarted with backoff; its threads are resumed (`thread/resume`) wherever their next turn runs.
  */
-export class CodexPool extends EventEmitter<{ restart: [index: number, reason: string]; notification: [method: string, params: Record<string, unknown>] }> {
+export class CodexPool extends EventEmitter<{
+  restart: [index: number, reason: string];
+  notification: [method: string, params: Record<string, unknown>];
+}> {
   private readonly slots: Slot[];
   private readonly threads = new Map<string, LoadedThread>();
   /** Per thread id, not per loaded thread: two calls on an unloaded thread must not both resume it. */
@@ -198,7 +208,14 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     }
     const threadId = response.thread.id;
     await this.options.directory.save(threadId, { owner, settings });
-    this.threads.set(threadId, { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: undefined, fresh: true });
+    this.threads.set(threadId, {
+      server,
+      slot,
+      cwd: settings.cwd,
+      lastUsed: Date.now(),
+      total: undefined,
+      fresh: true,
+    });
     this.trim(slot, threadId);
     return threadId;
   }
@@ -260,7 +277,8 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     const usable = this.slots.filter((s) => !s.draining);
     const up = usable.filter((s) => s.server?.alive);
     const pool = up.length ? up : usable.length ? usable : this.slots;
-    const load = (s: Slot): number => (s.active + s.starts) * 1000 + [...this.threads.values()].filter((t) => t.slot === s).length;
+    const load = (s: Slot): number =>
+      (s.active + s.starts) * 1000 + [...this.threads.values()].filter((t) => t.slot === s).length;
     return pool.reduce((best, s) => (load(s) < load(best) ? s : best));
   }
 
@@ -306,7 +324,10 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     // A crash after a healthy period starts a new series: the backoff is for crash loops, not for history.
     if (Date.now() - slot.upSince >= (this.options.healthyAfterMs ?? 30_000)) slot.crashes = 0;
     slot.crashes++;
-    this.options.log.warn({ process: slot.index, reason, stderr: server.stderr.split('\n').slice(-5).join('\n') }, 'codex app-server exited; restarting');
+    this.options.log.warn(
+      { process: slot.index, reason, stderr: server.stderr.split('\n').slice(-5).join('\n') },
+      'codex app-server exited; restarting',
+    );
     this.emit('restart', slot.index, reason);
     this.revive(slot);
   }
@@ -349,7 +370,9 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
   private recycle(slot: Slot, server: AppServer, reason: string): void {
     if (this.closed || slot.draining || slot.server !== server) return;
     this.options.log.warn({ process: slot.index, reason }, 'recycling a codex app-server');
-    this.replace(slot, reason, this.options.requestTimeoutMs).catch((error: unknown) => this.options.log.error({ err: error, process: slot.index }, 'codex app-server recycle failed'));
+    this.replace(slot, reason, this.options.requestTimeoutMs).catch((error: unknown) =>
+      this.options.log.error({ err: error, process: slot.index }, 'codex app-server recycle failed'),
+    );
   }
 
   private async locate(threadId: string): Promise<LoadedThread> {
@@ -360,8 +383,22 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
     const { settings } = record;
     const slot = this.pick();
     const server = await this.ensure(slot);
-    await server.request('thread/resume', { threadId, model: settings.model, cwd: settings.cwd, sandbox: settings.sandbox, approvalPolicy: settings.approvalPolicy, config: settings.config ?? null });
-    const thread: LoadedThread = { server, slot, cwd: settings.cwd, lastUsed: Date.now(), total: this.threads.get(threadId)?.total, fresh: false };
+    await server.request('thread/resume', {
+      threadId,
+      model: settings.model,
+      cwd: settings.cwd,
+      sandbox: settings.sandbox,
+      approvalPolicy: settings.approvalPolicy,
+      config: settings.config ?? null,
+    });
+    const thread: LoadedThread = {
+      server,
+      slot,
+      cwd: settings.cwd,
+      lastUsed: Date.now(),
+      total: this.threads.get(threadId)?.total,
+      fresh: false,
+    };
     this.threads.set(threadId, thread);
     this.trim(slot, threadId);
     return thread;
@@ -370,8 +407,11 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
   /** Unloads the least recently used idle threads (but `keep`, about to run) of a process holding more than its share. */
   private trim(slot: Slot, keep: string): void {
     const loaded = [...this.threads.entries()].filter(([, t]) => t.slot === slot);
-    const idle = loaded.filter(([id, t]) => !this.queues.has(id) && !t.fresh && id !== keep).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
-    for (const [id, thread] of idle.slice(0, Math.max(0, loaded.length - this.options.maxThreadsPerProcess))) this.unload(id, thread);
+    const idle = loaded
+      .filter(([id, t]) => !this.queues.has(id) && !t.fresh && id !== keep)
+      .sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
+    for (const [id, thread] of idle.slice(0, Math.max(0, loaded.length - this.options.maxThreadsPerProcess)))
+      this.unload(id, thread);
   }
 
   private unload(id: string, thread: LoadedThread): void {
@@ -381,10 +421,16 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
 
   private releaseIdle(): void {
     const cutoff = Date.now() - this.options.idleThreadMs;
-    for (const [id, thread] of this.threads) if (thread.lastUsed <= cutoff && !this.queues.has(id)) this.unload(id, thread);
+    for (const [id, thread] of this.threads)
+      if (thread.lastUsed <= cutoff && !this.queues.has(id)) this.unload(id, thread);
   }
 
-  private async turn(threadId: string, thread: LoadedThread, prompt: string, options: TurnOptions): Promise<TurnResult> {
+  private async turn(
+    threadId: string,
+    thread: LoadedThread,
+    prompt: string,
+    options: TurnOptions,
+  ): Promise<TurnResult> {
     const { server, slot } = thread;
     const started = performance.now();
     const before = thread.total;
@@ -416,7 +462,12 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
               // Its next turn resumes it on a process that is not being replaced.
               if (this.threads.get(threadId) === thread) this.threads.delete(threadId);
               this.recycle(slot, server, `a turn of thread ${threadId} did not end after its interrupt`);
-              resolve(result('interrupted', `${reason} (Codex did not confirm the interrupt within ${this.options.requestTimeoutMs} ms)`));
+              resolve(
+                result(
+                  'interrupted',
+                  `${reason} (Codex did not confirm the interrupt within ${this.options.requestTimeoutMs} ms)`,
+                ),
+              );
             }, this.options.requestTimeoutMs);
           }
           if (turnId) server.request('turn/interrupt', { threadId, turnId }).catch(() => {});
@@ -433,32 +484,50 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
         };
         const onExit = (reason: string): void => {
           cleanup();
-          reject(new AppServerExitedError(`${reason}; the turn was lost (its thread can be continued with codex-reply)`));
+          reject(
+            new AppServerExitedError(`${reason}; the turn was lost (its thread can be continued with codex-reply)`),
+          );
         };
         const onNotification = (method: string, params: Record<string, unknown>): void => {
           if (params.threadId !== threadId) return;
-          const item = params.item as { type?: string; text?: string; command?: string; changes?: { path: string }[] } | undefined;
+          const item = params.item as
+            | { type?: string; text?: string; command?: string; changes?: { path: string }[] }
+            | undefined;
           switch (method) {
             case 'item/agentMessage/delta':
               options.onProgress?.({ kind: 'agent_delta', message: String(params.delta ?? '') });
               break;
             case 'item/started':
-              if (item?.type === 'commandExecution') options.onProgress?.({ kind: 'command', message: `running: ${item.command}` });
-              if (item?.type === 'fileChange') options.onProgress?.({ kind: 'file_change', message: `editing: ${(item.changes ?? []).map((c) => c.path).join(', ')}` });
+              if (item?.type === 'commandExecution')
+                options.onProgress?.({ kind: 'command', message: `running: ${item.command}` });
+              if (item?.type === 'fileChange')
+                options.onProgress?.({
+                  kind: 'file_change',
+                  message: `editing: ${(item.changes ?? []).map((c) => c.path).join(', ')}`,
+                });
               break;
             case 'item/completed':
               if (item?.type === 'agentMessage') text = item.text ?? '';
               break;
             case 'thread/tokenUsage/updated':
-              thread.total = usageOf((params.tokenUsage as { total?: Record<string, number> } | undefined)?.total) ?? thread.total;
+              thread.total =
+                usageOf((params.tokenUsage as { total?: Record<string, number> } | undefined)?.total) ?? thread.total;
               break;
             case 'error':
               if (!params.willRetry) error = (params.error as { message?: string } | undefined)?.message;
-              else options.onProgress?.({ kind: 'status', message: `model error, retrying: ${(params.error as { message?: string } | undefined)?.message}` });
+              else
+                options.onProgress?.({
+                  kind: 'status',
+                  message: `model error, retrying: ${(params.error as { message?: string } | undefined)?.message}`,
+                });
               break;
             case 'turn/completed': {
               cleanup();
-              const turn = params.turn as { id: string; status: TurnResult['status']; error?: { message?: string } | null };
+              const turn = params.turn as {
+                id: string;
+                status: TurnResult['status'];
+                error?: { message?: string } | null;
+              };
               turnId = turn.id;
               resolve(result(turn.status, interruptReason ?? turn.error?.message ?? error));
               break;
@@ -468,7 +537,10 @@ export class CodexPool extends EventEmitter<{ restart: [index: number, reason: s
         server.on('notification', onNotification);
         server.on('exit', onExit);
         server
-          .request<{ turn: { id: string } }>('turn/start', { threadId, input: [{ type: 'text', text: prompt, text_elements: [] }] })
+          .request<{ turn: { id: string } }>('turn/start', {
+            threadId,
+            input: [{ type: 'text', text: prompt, text_elements: [] }],
+          })
           .then((response) => {
             turnId = response.turn.id;
             if (interruptReason) interrupt(interruptReason);

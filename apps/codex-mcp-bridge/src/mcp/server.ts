@@ -35,7 +35,8 @@ function configProblem(value: unknown, path: string[] = []): string | undefined 
   if (typeof value !== 'object' || value === null) return undefined;
   if (path.length >= MAX_CONFIG_DEPTH) return `is nested deeper than ${MAX_CONFIG_DEPTH} levels`;
   for (const [key, child] of Object.entries(value)) {
-    if (LONE_SURROGATE.test(key) || key.includes('\0')) return `has a key that is not well-formed text (under ${path.join('.') || 'the top level'})`;
+    if (LONE_SURROGATE.test(key) || key.includes('\0'))
+      return `has a key that is not well-formed text (under ${path.join('.') || 'the top level'})`;
     const problem = configProblem(child, [...path, key]);
     if (problem) return problem;
   }
@@ -74,7 +75,12 @@ const replyShape = {
 const outputShape = {
   threadId: z.string(),
   content: z.string(),
-  usage: z.object({ inputTokens: z.number(), cachedInputTokens: z.number(), outputTokens: z.number(), reasoningTokens: z.number() }),
+  usage: z.object({
+    inputTokens: z.number(),
+    cachedInputTokens: z.number(),
+    outputTokens: z.number(),
+    reasoningTokens: z.number(),
+  }),
   costUsd: z.number(),
   durationMs: z.number(),
   cached: z.boolean(),
@@ -85,7 +91,10 @@ function success(outcome: ToolOutcome): CallToolResult {
 }
 
 function failure(error: unknown): CallToolResult {
-  const message = error instanceof ToolError ? error.message : `internal error: ${error instanceof Error ? error.message : String(error)}`;
+  const message =
+    error instanceof ToolError
+      ? error.message
+      : `internal error: ${error instanceof Error ? error.message : String(error)}`;
   // Messages may quote Codex (model errors, exits); a client shows them as they are, so no terminal escapes.
   return { content: [{ type: 'text', text: withoutAnsi(message) }], isError: true };
 }
@@ -94,24 +103,48 @@ function failure(error: unknown): CallToolResult {
  * An MCP server with the tools `codex` and `codex-reply`; it knows nothing of HTTP. `userOf` names the
  * caller of a request (from the `x-techsapo-user` header the gateway sets, believed only with the token).
  */
-export function createMcpServer(tools: CodexTools, version: string, userOf: (headers: Record<string, string | string[] | undefined> | undefined) => string): McpServer {
+export function createMcpServer(
+  tools: CodexTools,
+  version: string,
+  userOf: (headers: Record<string, string | string[] | undefined> | undefined) => string,
+): McpServer {
   const server = new McpServer({ name: 'techsapo-codex', version }, { capabilities: { logging: {} } });
 
-  const context = (extra: { signal: AbortSignal; requestInfo?: { headers?: Record<string, string | string[] | undefined> }; _meta?: { progressToken?: string | number }; sendNotification: (n: never) => Promise<void> }): CallContext => {
+  const context = (extra: {
+    signal: AbortSignal;
+    requestInfo?: { headers?: Record<string, string | string[] | undefined> };
+    _meta?: { progressToken?: string | number };
+    sendNotification: (n: never) => Promise<void>;
+  }): CallContext => {
     const token = extra._meta?.progressToken;
     let step = 0;
     const onProgress = (progress: TurnProgress): void => {
       // Clients that asked for progress get it as progress; every client gets it as log messages.
-      const notify = extra.sendNotification as (n: { method: string; params: Record<string, unknown> }) => Promise<void>;
-      if (token !== undefined) void notify({ method: 'notifications/progress', params: { progressToken: token, progress: ++step, message: progress.message } }).catch(() => {});
-      else if (progress.kind !== 'agent_delta') void notify({ method: 'notifications/message', params: { level: 'info', logger: 'codex', data: progress.message } }).catch(() => {});
+      const notify = extra.sendNotification as (n: {
+        method: string;
+        params: Record<string, unknown>;
+      }) => Promise<void>;
+      if (token !== undefined)
+        void notify({
+          method: 'notifications/progress',
+          params: { progressToken: token, progress: ++step, message: progress.message },
+        }).catch(() => {});
+      else if (progress.kind !== 'agent_delta')
+        void notify({
+          method: 'notifications/message',
+          params: { level: 'info', logger: 'codex', data: progress.message },
+        }).catch(() => {});
     };
     return { userId: userOf(extra.requestInfo?.headers), signal: extra.signal, onProgress };
   };
 
   server.registerTool(
     'codex',
-    { description: 'Run a Codex session on a task. Returns the answer and a threadId for codex-reply.', inputSchema: codexShape, outputSchema: outputShape },
+    {
+      description: 'Run a Codex session on a task. Returns the answer and a threadId for codex-reply.',
+      inputSchema: codexShape,
+      outputSchema: outputShape,
+    },
     async (args, extra) => {
       try {
         return success(await tools.codex(args, context(extra as never)));
@@ -126,7 +159,8 @@ export function createMcpServer(tools: CodexTools, version: string, userOf: (hea
     { description: 'Continue a Codex thread.', inputSchema: replyShape, outputSchema: outputShape },
     async (args, extra) => {
       const threadId = args.threadId ?? args.conversationId ?? args.sessionId;
-      if (!threadId) return failure(new ToolError('BAD_ARGUMENTS', 'threadId is required: pass the threadId a codex call returned'));
+      if (!threadId)
+        return failure(new ToolError('BAD_ARGUMENTS', 'threadId is required: pass the threadId a codex call returned'));
       try {
         return success(await tools.reply(threadId, args.prompt, context(extra as never)));
       } catch (error) {

@@ -4,7 +4,11 @@ import type { Config } from '@techsapo/config';
  * One kind of secret. When `keep` is set, the first capture group (a name, a scheme, a header) stays and
  * only the value after it is replaced.
  */
-interface Rule { kind: string; re: RegExp; keep?: true }
+interface Rule {
+  kind: string;
+  re: RegExp;
+  keep?: true;
+}
 
 // Every quantifier that can start at many positions is bounded, so each rule stays linear in the input.
 // Assignments match from the keyword that ends the name (DB_PASSWORD, apiKey): what precedes it stays untouched.
@@ -13,15 +17,30 @@ const NAME = '(password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_
 // _CREDENTIALS: SESSION_ENCRYPTION_KEY=..., SIGNING_KEYS=a,b. Case-sensitive, so code such as `primary_key=True` stays.
 const ENV_NAME = '(?<=[A-Z0-9])(_(?:KEYS?|PASS|PASSPHRASE|CREDENTIALS?))';
 const RULES: readonly Rule[] = [
-  { kind: 'private-key', re: /-----BEGIN[A-Z0-9 ]{0,40} PRIVATE KEY-----(?:[\w+/=:,\s\\]|-(?!----))*(?:-----END[A-Z0-9 ]{0,40} PRIVATE KEY-----)?/g },
-  { kind: 'url-password', re: /(\b[a-z][a-z0-9+.-]{0,30}:\/\/[^\s:/@[\]]{0,256}:)(?!\[redacted:)[^\s@/]{1,256}(?=@)/gi, keep: true },
-  { kind: 'authorization', re: /(\bauthorization["']?\s{0,10}[:=]\s{0,10}["']?(?:bearer|basic|token)\s{1,10})[\w.~+/=-]{8,}/gi, keep: true },
+  {
+    kind: 'private-key',
+    re: /-----BEGIN[A-Z0-9 ]{0,40} PRIVATE KEY-----(?:[\w+/=:,\s\\]|-(?!----))*(?:-----END[A-Z0-9 ]{0,40} PRIVATE KEY-----)?/g,
+  },
+  {
+    kind: 'url-password',
+    re: /(\b[a-z][a-z0-9+.-]{0,30}:\/\/[^\s:/@[\]]{0,256}:)(?!\[redacted:)[^\s@/]{1,256}(?=@)/gi,
+    keep: true,
+  },
+  {
+    kind: 'authorization',
+    re: /(\bauthorization["']?\s{0,10}[:=]\s{0,10}["']?(?:bearer|basic|token)\s{1,10})[\w.~+/=-]{8,}/gi,
+    keep: true,
+  },
   { kind: 'bearer-token', re: /(\bbearer\s{1,10})[\w.~+/=-]{20,}/gi, keep: true },
   { kind: 'anthropic-key', re: /(?<![\w-])sk-ant-[\w-]{20,}/g },
   { kind: 'openai-key', re: /(?<![\w-])sk-(?:proj-|svcacct-|admin-)?(?=[\w-]{0,200}\d)[\w-]{20,}/g },
   { kind: 'stripe-key', re: /\b[sr]k_(?:live|test)_[A-Za-z0-9]{10,}/g },
   { kind: 'aws-access-key-id', re: /\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b/g },
-  { kind: 'aws-secret-key', re: /(aws_secret_access_key["']?\s{0,10}[:=]\s{0,10}["']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])/gi, keep: true },
+  {
+    kind: 'aws-secret-key',
+    re: /(aws_secret_access_key["']?\s{0,10}[:=]\s{0,10}["']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])/gi,
+    keep: true,
+  },
   { kind: 'github-token', re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{22,})/g },
   { kind: 'slack-token', re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/g },
   { kind: 'google-api-key', re: /\bAIza[\w-]{35}/g },
@@ -30,7 +49,11 @@ const RULES: readonly Rule[] = [
   // `NAME=value` without spaces (env, query strings, --flag=value), or any `NAME: "value"` / `NAME = 'value'`.
   // Values that are references (`$VAR`, `${VAR}`) or already masked are left alone.
   { kind: 'assignment', re: new RegExp(`(${NAME}=)(?!\\[redacted:|\\$)[^\\s"'&;,<>]{1,512}`, 'gi'), keep: true },
-  { kind: 'assignment', re: new RegExp(`(${NAME}["']?\\s{0,10}[:=]\\s{0,10}(["']))(?!\\[redacted:|\\$)[^"'\\r\\n]{1,512}(?=\\3)`, 'gi'), keep: true },
+  {
+    kind: 'assignment',
+    re: new RegExp(`(${NAME}["']?\\s{0,10}[:=]\\s{0,10}(["']))(?!\\[redacted:|\\$)[^"'\\r\\n]{1,512}(?=\\3)`, 'gi'),
+    keep: true,
+  },
   // The same for environment-style names; an unquoted value may be a comma-separated list (previous keys).
   { kind: 'assignment', re: new RegExp(`(${ENV_NAME}=)(?!\\[redacted:|\\$)[^\\s"'&;<>]{1,512}`, 'g'), keep: true },
   {
@@ -149,7 +172,10 @@ export function configuredSecrets(config: Config): string[] {
 }
 
 /** Something streamed to a client while a turn runs (`TurnProgress`). */
-interface Progress { kind: string; message: string }
+interface Progress {
+  kind: string;
+  message: string;
+}
 
 /** A progress sender that masks, holding back text that may be part of a secret; `flush` sends what is held. */
 export type MaskedProgress<P extends Progress> = ((progress: P) => void) & { flush(): void };
@@ -191,7 +217,10 @@ export function maskProgress<P extends Progress>(
     }
     template = progress;
     held += progress.message;
-    if (held.length > MAX_HELD) return emit(held.length);
+    if (held.length > MAX_HELD) {
+      emit(held.length);
+      return;
+    }
     if (insidePrivateKey(held)) return;
     const lineStart = held.lastIndexOf('\n') + 1;
     const line = held.slice(lineStart);

@@ -1,9 +1,42 @@
 /** One shell word: its text once quotes are removed; `dynamic` when it holds an expansion or substitution. */
-export interface Word { text: string; dynamic: boolean; quoted: boolean }
+export interface Word {
+  text: string;
+  dynamic: boolean;
+  quoted: boolean;
+}
 /** One simple command: its words, its redirections, and whether it reads a pipe. */
-export interface Simple { words: Word[]; redirects: { op: string; target: Word }[]; piped: boolean }
+export interface Simple {
+  words: Word[];
+  redirects: { op: string; target: Word }[];
+  piped: boolean;
+}
 
-const OPS = ['&&', '||', '|&', ';;', '<<<', '<<-', '<<', '<(', '>(', '>>', '>|', '>&', '&>>', '&>', '<&', '<>', ';', '|', '&', '(', ')', '<', '>', '\n'];
+const OPS = [
+  '&&',
+  '||',
+  '|&',
+  ';;',
+  '<<<',
+  '<<-',
+  '<<',
+  '<(',
+  '>(',
+  '>>',
+  '>|',
+  '>&',
+  '&>>',
+  '&>',
+  '<&',
+  '<>',
+  ';',
+  '|',
+  '&',
+  '(',
+  ')',
+  '<',
+  '>',
+  '\n',
+];
 const SEPARATORS = new Set(['&&', '||', '|&', ';;', ';', '|', '&', '(', ')', '\n']);
 
 /** Index just past the `)` that closes the `(` at `open`, skipping quoted text. */
@@ -12,8 +45,10 @@ function closeParen(s: string, open: number): number {
   for (let i = open; i < s.length; i++) {
     const c = s[i];
     if (c === '\\') i++;
-    else if (c === "'" || c === '"') { i = s.indexOf(c, i + 1); if (i < 0) break; }
-    else if (c === '(') depth++;
+    else if (c === "'" || c === '"') {
+      i = s.indexOf(c, i + 1);
+      if (i < 0) break;
+    } else if (c === '(') depth++;
     else if (c === ')' && --depth === 0) return i + 1;
   }
   throw new Error('unbalanced parentheses');
@@ -55,7 +90,11 @@ export function parse(s: string): { cmds: Simple[]; subs: string[] } {
   let i = 0;
   while (i < s.length) {
     const c = s[i] ?? '';
-    if (c === '\\') { if (s[i + 1] !== '\n') add(s[i + 1] ?? '', false, true); i += 2; continue; }
+    if (c === '\\') {
+      if (s[i + 1] !== '\n') add(s[i + 1] ?? '', false, true);
+      i += 2;
+      continue;
+    }
     if (c === "'") {
       const j = s.indexOf("'", i + 1);
       if (j < 0) throw new Error('unterminated quote');
@@ -64,21 +103,38 @@ export function parse(s: string): { cmds: Simple[]; subs: string[] } {
       continue;
     }
     if (c === '"') {
-      for (add('', false, true), i++; i < s.length && s[i] !== '"';) {
-        if (s[i] === '\\' && '"\\$`\n'.includes(s[i + 1] ?? '_')) { add(s[i + 1] ?? ''); i += 2; }
-        else if (s[i] === '$' || s[i] === '`') i = dollar(i);
+      for (add('', false, true), i++; i < s.length && s[i] !== '"'; ) {
+        if (s[i] === '\\' && '"\\$`\n'.includes(s[i + 1] ?? '_')) {
+          add(s[i + 1] ?? '');
+          i += 2;
+        } else if (s[i] === '$' || s[i] === '`') i = dollar(i);
         else add(s[i++] ?? '');
       }
       if (i++ >= s.length) throw new Error('unterminated quote');
       continue;
     }
-    if (c === '$' || c === '`') { i = dollar(i); continue; }
-    if (c === ' ' || c === '\t') { end(); i++; continue; }
-    if (c === '#' && !word) { while (i < s.length && s[i] !== '\n') i++; continue; }
+    if (c === '$' || c === '`') {
+      i = dollar(i);
+      continue;
+    }
+    if (c === ' ' || c === '\t') {
+      end();
+      i++;
+      continue;
+    }
+    if (c === '#' && !word) {
+      while (i < s.length && s[i] !== '\n') i++;
+      continue;
+    }
     const op = OPS.find((o) => s.startsWith(o, i));
-    if (!op) { add(c); i++; continue; }
+    if (!op) {
+      add(c);
+      i++;
+      continue;
+    }
     const fd = word as Word | null; // assigned inside closures, which narrowing does not see
-    if ((c === '<' || c === '>') && fd && !fd.quoted && /^\d+$/.test(fd.text)) word = null; // `2>`: a file descriptor
+    if ((c === '<' || c === '>') && fd && !fd.quoted && /^\d+$/.test(fd.text))
+      word = null; // `2>`: a file descriptor
     else end();
     i += op.length;
     if (op === '<(' || op === '>(') {
@@ -93,7 +149,7 @@ export function parse(s: string): { cmds: Simple[]; subs: string[] } {
     } else redirect = op;
     // A here-document body is data, not commands: skip it (only its substitutions run).
     for (let doc = op === '\n' ? heredocs.shift() : undefined; doc; doc = heredocs.shift()) {
-      for (let eol = 0; eol >= 0 && i < s.length;) {
+      for (let eol = 0; eol >= 0 && i < s.length; ) {
         eol = s.indexOf('\n', i);
         const line = s.slice(i, eol < 0 ? s.length : eol);
         i = eol < 0 ? s.length : eol + 1;

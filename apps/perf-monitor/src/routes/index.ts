@@ -19,7 +19,10 @@ const avg = (samples: Sample[], pick: (s: Sample) => number | null): number | nu
 };
 
 /** `/api/v1/mcp/*` of the perf-monitor. */
-export const performanceRoutes: FastifyPluginAsyncTypebox<{ monitor: PerfMonitor; config: Config }> = async (app, { monitor, config }) => {
+export const performanceRoutes: FastifyPluginAsyncTypebox<{ monitor: PerfMonitor; config: Config }> = async (
+  app,
+  { monitor, config },
+) => {
   const retentionMs = config.monitoring.metrics_retention_hours * 3_600_000;
 
   app.get('/performance', { schema: schemas.performance }, async () => {
@@ -35,7 +38,8 @@ export const performanceRoutes: FastifyPluginAsyncTypebox<{ monitor: PerfMonitor
         response_time_p95: avg(hour, (s) => s.response_time_p95),
         cache_hit_rate: avg(hour, (s) => s.cache_hit_rate),
         error_rate: avg(hour, (s) => s.error_rate),
-        cost_usd: Math.round(hour.reduce((sum, s) => sum + (s.cost_per_hour * s.interval_ms) / 3_600_000, 0) * 1e6) / 1e6,
+        cost_usd:
+          Math.round(hour.reduce((sum, s) => sum + (s.cost_per_hour * s.interval_ms) / 3_600_000, 0) * 1e6) / 1e6,
         // Refused access is no traffic: intervals without requests count too.
         access_refused: all.reduce((sum, s) => sum + (s.access_refused ?? 0), 0),
       },
@@ -47,7 +51,10 @@ export const performanceRoutes: FastifyPluginAsyncTypebox<{ monitor: PerfMonitor
 
   app.get('/metrics/history', { schema: schemas.history }, async (request) => {
     const now = Date.now();
-    const samples = await monitor.history(parseTime(request.query.from, now - retentionMs, 'from'), parseTime(request.query.to, now, 'to'));
+    const samples = await monitor.history(
+      parseTime(request.query.from, now - retentionMs, 'from'),
+      parseTime(request.query.to, now, 'to'),
+    );
     // Intervals without traffic are kept, but listed only on request: the guide's pipelines average fields.
     return request.query.all ? samples : samples.filter((s) => s.requests > 0);
   });
@@ -64,7 +71,11 @@ export const performanceRoutes: FastifyPluginAsyncTypebox<{ monitor: PerfMonitor
     const alerts = monitor.alerts.firing();
     const recommendations = recommend(await monitor.history(now - retentionMs, now), config, monitor.monthCostUsd, now);
     const all = [...alerts.map((a) => a.severity), ...recommendations.map((r) => r.severity)];
-    const status = all.includes('critical') ? ('critical' as const) : all.includes('warning') ? ('warning' as const) : ('ok' as const);
+    const status = all.includes('critical')
+      ? ('critical' as const)
+      : all.includes('warning')
+        ? ('warning' as const)
+        : ('ok' as const);
     return { status, alerts, recommendations };
   });
 };

@@ -69,14 +69,35 @@ export const performance = {
 export const history = {
   tags,
   summary: 'Samples between from and to (ISO times or ms; default: the whole retention)',
-  querystring: Type.Object({ from: Type.Optional(Type.String({ maxLength: 40 })), to: Type.Optional(Type.String({ maxLength: 40 })), all: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+  querystring: Type.Object(
+    {
+      from: Type.Optional(Type.String({ maxLength: 40 })),
+      to: Type.Optional(Type.String({ maxLength: 40 })),
+      all: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: false },
+  ),
   response: { 200: Type.Array(SampleSchema), 400: ErrorBodySchema },
 };
 
-export const alerts = { tags, summary: 'Alerts that have fired, firing first', response: { 200: Type.Array(AlertSchema) } };
-export const recommendations = { tags, summary: 'Tuning advice from the measured history', response: { 200: Type.Array(RecommendationSchema) } };
+export const alerts = {
+  tags,
+  summary: 'Alerts that have fired, firing first',
+  response: { 200: Type.Array(AlertSchema) },
+};
+export const recommendations = {
+  tags,
+  summary: 'Tuning advice from the measured history',
+  response: { 200: Type.Array(RecommendationSchema) },
+};
 export const optimize = {
   tags,
   summary: 'Every check at once; status critical when something is',
-  response: { 200: Type.Object({ status: Type.Enum(['ok', 'warning', 'critical']), alerts: Type.Array(AlertSchema), recommendations: Type.Array(RecommendationSchema) }) },
+  response: {
+    200: Type.Object({
+      status: Type.Enum(['ok', 'warning', 'critical']),
+      alerts: Type.Array(AlertSchema),
+      recommendations: Type.Array(RecommendationSchema),
+    }),
+  },
 };

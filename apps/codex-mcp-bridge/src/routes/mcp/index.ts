@@ -11,10 +11,17 @@ export const mcpRoutes: FastifyPluginAsync<{ sessions: McpSessions }> = async (a
     if (session) reply.raw.once('close', session.done);
     let transport = session?.transport;
     if (!transport) {
-      if (id !== undefined) return reply.code(404).send(jsonRpcError(-32001, 'Session not found: it expired or was closed; initialize a new one'));
-      if (request.method !== 'POST') return reply.code(400).send(jsonRpcError(-32000, 'Bad Request: no Mcp-Session-Id; send initialize first'));
+      if (id !== undefined)
+        return reply
+          .code(404)
+          .send(jsonRpcError(-32001, 'Session not found: it expired or was closed; initialize a new one'));
+      if (request.method !== 'POST')
+        return reply.code(400).send(jsonRpcError(-32000, 'Bad Request: no Mcp-Session-Id; send initialize first'));
       const opened = await sessions.open();
-      if (!opened) return reply.code(503).send(jsonRpcError(-32000, 'Too many MCP sessions are open; close unused ones or try again later'));
+      if (!opened)
+        return reply
+          .code(503)
+          .send(jsonRpcError(-32000, 'Too many MCP sessions are open; close unused ones or try again later'));
       transport = opened;
     }
     reply.hijack();

@@ -27,10 +27,13 @@ export function rssMb(pid: number | null | undefined): number {
 }
 
 /** `/api/v1/mcp/*`: status, counters, restart and the manual approval queue. */
-export const opsRoutes: FastifyPluginAsyncTypebox<{ bridge: CodexBridge; pool: CodexPool; approvals: ApprovalCenter; sessions: McpSessions; info: CodexInfo }> = async (
-  app,
-  { bridge, pool, approvals, sessions, info },
-) => {
+export const opsRoutes: FastifyPluginAsyncTypebox<{
+  bridge: CodexBridge;
+  pool: CodexPool;
+  approvals: ApprovalCenter;
+  sessions: McpSessions;
+  info: CodexInfo;
+}> = async (app, { bridge, pool, approvals, sessions, info }) => {
   app.get('/status', { schema: schemas.status }, async () => {
     const processes = pool.status();
     const bridgeMb = Math.round(process.memoryUsage().rss / 104_857.6) / 10;

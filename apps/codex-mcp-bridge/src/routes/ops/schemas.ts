@@ -84,5 +84,9 @@ export const decideApproval = {
   summary: 'Accept or decline a pending approval',
   params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
   body: Type.Object({ decision: Type.Enum(['accept', 'decline']) }, { additionalProperties: false }),
-  response: { 200: Type.Object({ id: Type.String(), decision: Type.String() }), 400: ErrorBodySchema, 404: ErrorBodySchema },
+  response: {
+    200: Type.Object({ id: Type.String(), decision: Type.String() }),
+    400: ErrorBodySchema,
+    404: ErrorBodySchema,
+  },
 };

@@ -1,5 +1,12 @@
 import { ErrorBodySchema } from '@techsapo/contracts/common';
-import { CreateSessionBodySchema, ListSessionsQuerySchema, SessionIdSchema, SessionPageSchema, SessionSchema, UpdateSessionBodySchema } from '@techsapo/contracts/sessions';
+import {
+  CreateSessionBodySchema,
+  ListSessionsQuerySchema,
+  SessionIdSchema,
+  SessionPageSchema,
+  SessionSchema,
+  UpdateSessionBodySchema,
+} from '@techsapo/contracts/sessions';
 import Type from 'typebox';
 
 const tags = ['sessions'];

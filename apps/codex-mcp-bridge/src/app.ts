@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -7,12 +6,14 @@ import type { RedisStore } from '@techsapo/redis';
 import { createService, redisPlugin, type Service, userFromHeaders } from '@techsapo/service-kit';
 import type { DestinationStream } from 'pino';
 import { ApprovalCenter } from './bridge/approvals.js';
+import { AuditLog } from './bridge/audit.js';
 import { CodexBridge } from './bridge/bridge.js';
-import { threadSettings, type Workspaces, workspacesOf } from './bridge/settings.js';
+import { bridgeTools, type Workspaces, workspacesOf } from './bridge/settings.js';
 import { redisThreadDirectory } from './bridge/thread-directory.js';
 import { configArgs, resolveCodexBinary } from './codex/binary.js';
 import { codexEnvironment, codexEnvironmentSecrets, withCommandEnvironment } from './codex/environment.js';
-import { CodexPool } from './codex/pool.js';
+import { CodexPool, type PoolOptions } from './codex/pool.js';
+import type { CodexRuntime } from './codex/runtime.js';
 import { createMcpServer } from './mcp/server.js';
 import { McpSessions } from './mcp/sessions.js';
 import { registerBridgeMetrics } from './metrics.js';
@@ -26,12 +27,20 @@ export const VERSION = '0.1.0';
 /** Threads are resumable this long after their last start (their settings stay in Redis). */
 const THREAD_RETENTION_MS = 30 * 86_400_000;
 
+/** Everything a runtime needs but the binary to run, which `CodexPool` adds. */
+export type RuntimeOptions = Omit<PoolOptions, 'bin'>;
+
 /** What tests (or another entrypoint) may hand in instead of what config describes. */
 export interface AppDeps {
   store?: RedisStore;
   logStream?: DestinationStream;
   /** Port the bridge will listen on, for the default allowed Host headers. */
   port?: number;
+  /**
+   * The Codex runtime: a factory the bridge calls with its options (the runtime is then the bridge's, and
+   * closed with it), or a runtime the caller owns and closes. Default: a `CodexPool` of the configured binary.
+   */
+  pool?: CodexRuntime | ((options: RuntimeOptions) => CodexRuntime);
 }
 
 /** Raised when the bridge must not start as configured (no Codex, no auth). */
@@ -39,34 +48,33 @@ export class StartupError extends Error {
   override readonly name = 'StartupError';
 }
 
-function codexVersion(bin: string): string {
-  const run = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  if (run.status !== 0)
-    throw new StartupError(`cannot run Codex at ${bin}: ${run.error?.message ?? run.stderr.trim()}`);
-  return run.stdout.trim().replace(/^codex-cli\s+/, '');
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** The configured binary (`CODEX_BIN`, else the pinned package's), or a StartupError. */
+function codexBinary(config: Config): string {
+  try {
+    return config.env.codex_bin ?? resolveCodexBinary();
+  } catch (error) {
+    throw new StartupError(messageOf(error));
+  }
 }
 
-/** Builds the bridge and starts its Codex processes. Never listens: `main.ts` does. */
+/**
+ * Builds the bridge around a Codex runtime. Nothing is spawned until the app is ready (`ready()` or
+ * `listen()`): then Codex starts, and a Codex that cannot run or is not logged in fails it with a
+ * StartupError. Never listens: `main.ts` does.
+ */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Service> {
-  let workspaces: Workspaces;
-  try {
-    workspaces = workspacesOf(config, process.cwd());
-  } catch (error) {
-    throw new StartupError(
-      `[codex] cwd or workspace_roots names no directory: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  const bin = config.env.codex_bin ?? resolveCodexBinary();
-  const version = codexVersion(bin);
+  const workspaces = resolveWorkspaces(config);
   // CODEX_HOME wins; else the directory of [codex] auth_file (default ~/.codex/auth.json), as Codex itself would.
   const codexHome = config.env.codex_home ?? dirname(resolve(config.codex.auth_file.replace(/^~(?=$|\/)/, homedir())));
-  mkdirSync(codexHome, { recursive: true });
   // Codex runs what its model asks: it gets an allowlisted environment, never the services' secrets (README, Security).
   const codexEnv = codexEnvironment(process.env, { codexHome, codexConfig: config.codex.config });
   const secrets = [...configuredSecrets(config), ...codexEnvironmentSecrets(codexEnv, config.codex.config)];
   const mask = createSecretMasker(secrets, { patterns: config.security.sensitive_data_detection });
   const startedAt = Date.now();
-  let stopping = false;
+  /** What the bridge learns about Codex when it starts, and whether it is shutting down. */
+  const lifecycle = { started: false, stopping: false, version: 'unknown', authMode: 'unknown' };
 
   const app = await createService({
     name: 'codex-mcp-bridge',
@@ -77,29 +85,50 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     healthChecks: {
       redis: () => app.store.ping(),
       codex: async () => {
-        if (!pool.status().some((p) => p.alive)) throw new Error('no codex app-server process is running');
+        if (!app.codex.status().some((p) => p.alive)) throw new Error('no codex app-server process is running');
       },
     },
     ...(deps.logStream ? { logStream: deps.logStream } : {}),
   });
   await app.register(redisPlugin, { config, store: deps.store });
 
-  // The pool and the approval center need each other (approvals ask for a thread's workspace).
-  let approvals: ApprovalCenter;
-  const pool: CodexPool = new CodexPool({
+  const audit = new AuditLog({ enabled: config.security.audit_logging, store: app.store, log: app.log, mask });
+  const approvals = new ApprovalCenter({
+    policy: config.security.approval_workflows,
+    riskAssessment: config.security.risk_assessment,
+    isCi: config.env.ci,
+    timeoutMs: config.mcp.approval_timeout_ms,
+    codexHome,
+    mask,
+    onDecision: (record) => audit.record('approval', { ...record }),
+    log: app.log,
+  });
+  const runtimeOptions: RuntimeOptions = {
     size: config.performance.max_processes,
-    bin,
     args: configArgs(withCommandEnvironment(config.codex.config, codexEnv)),
     env: codexEnv,
     requestTimeoutMs: config.performance.initial_response_timeout,
-    onServerRequest: (method, params) => approvals.handle(method, params),
+    serverRequests: approvals,
     directory: redisThreadDirectory(app.store, THREAD_RETENTION_MS),
     idleThreadMs: config.mcp.thread_idle_timeout_ms,
     maxThreadsPerProcess: config.performance.connection_pool_size,
     log: app.log,
-  });
+  };
+  const owned = deps.pool === undefined || typeof deps.pool === 'function';
+  const pool: CodexRuntime =
+    typeof deps.pool === 'function'
+      ? deps.pool(runtimeOptions)
+      : (deps.pool ?? new CodexPool({ ...runtimeOptions, bin: codexBinary(config) }));
+  app.decorate('codex', pool);
+  pool.on('notification', (method, params) => approvals.observe(method, params));
+  pool.on('restart', (index, reason) => audit.record('restart', { process: index, reason }));
+
+  const bridge = new CodexBridge(config, pool, app.store, app.log, mask);
+  // The forwarded user is believed only behind the internal token (checked for every /mcp request).
+  const trustUserHeader = config.env.internal_api_token !== undefined;
+  const tools = bridgeTools(config, bridge, workspaces);
   const sessions = new McpSessions({
-    newServer: () => mcpServer(),
+    newServer: () => createMcpServer(tools, VERSION, (headers) => userFromHeaders(headers, trustUserHeader)),
     idleMs: config.mcp.session_idle_timeout_ms,
     maxSessions: config.mcp.max_mcp_sessions,
     allowedHosts: config.mcp.allowed_hosts.length
@@ -107,58 +136,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
       : ['127.0.0.1', 'localhost', '[::1]'].map((h) => `${h}:${deps.port ?? config.server.codex_mcp_bridge_port}`),
     allowedOrigins: [...config.mcp.allowed_origins],
   });
-  const observe = registerBridgeMetrics(app, { bridge: () => bridge, pool, sessions });
-  const bridge = new CodexBridge(config, pool, app.store, app.log, observe, mask);
-  approvals = new ApprovalCenter({
-    policy: config.security.approval_workflows,
-    riskAssessment: config.security.risk_assessment,
-    isCi: config.env.ci,
-    timeoutMs: config.mcp.approval_timeout_ms,
-    workspaceOf: (threadId) => pool.cwdOf(threadId),
-    codexHome,
-    mask,
-    onDecision: (record) => bridge.audit('approval', { ...record }),
-    log: app.log,
-  });
-  pool.on('notification', (method, params) => approvals.observe(method, params));
-  pool.on('restart', (index, reason) => bridge.audit('restart', { process: index, reason }));
-
-  // The forwarded user is believed only behind the internal token (checked for every /mcp request).
-  const trustUserHeader = config.env.internal_api_token !== undefined;
-  const userOf = (headers: Record<string, string | string[] | undefined> | undefined): string =>
-    userFromHeaders(headers, trustUserHeader);
-  const mcpServer = () =>
-    createMcpServer(
-      {
-        codex: (args, ctx) => bridge.codex(threadSettings(config, args, workspaces), args.prompt, ctx),
-        reply: (threadId, prompt, ctx) => bridge.reply(threadId, prompt, ctx),
-      },
-      VERSION,
-      userOf,
-    );
-
-  // MCP streams stay open while a client is connected: end them before the server waits for its connections.
-  app.addHook('preClose', async () => {
-    stopping = true;
-    approvals.close();
-    await sessions.close();
-  });
-  app.addHook('onClose', () => pool.close());
-
-  try {
-    await pool.start();
-  } catch (error) {
-    await app.close();
-    throw new StartupError(`codex app-server did not start: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const account = await pool.account();
-  if (account.requiresOpenaiAuth && !account.account) {
-    await app.close();
-    throw new StartupError(
-      `Codex is not logged in (CODEX_HOME=${codexHome}): run \`codex login\`, or configure a model provider in [codex.config] of config/codex-mcp.toml`,
-    );
-  }
-  const authMode = account.account?.type ?? (account.requiresOpenaiAuth ? 'unknown' : 'model-provider');
+  registerBridgeMetrics(app, { bridge, pool, sessions });
 
   await app.register(mcpRoutes, { sessions });
   await app.register(opsRoutes, {
@@ -166,17 +144,80 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     bridge,
     pool,
     approvals,
+    audit,
     sessions,
     info: {
-      version,
-      authMode,
+      version: () => lifecycle.version,
+      authMode: () => lifecycle.authMode,
       startedAt,
-      state: () => (stopping ? 'stopping' : pool.status().every((p) => p.alive) ? 'ready' : 'degraded'),
+      state: () => {
+        if (lifecycle.stopping) return 'stopping';
+        if (!lifecycle.started) return 'starting';
+        return pool.status().every((p) => p.alive) ? 'ready' : 'degraded';
+      },
     },
   });
-  app.log.info(
-    { codexVersion: version, bin, codexHome, processes: config.performance.max_processes, authMode },
-    'codex-mcp-bridge ready',
-  );
+
+  app.addHook('onReady', async () => {
+    try {
+      lifecycle.version = await pool.version();
+      mkdirSync(codexHome, { recursive: true });
+      lifecycle.authMode = await startRuntime(pool, codexHome);
+    } catch (error) {
+      // A bridge that cannot start leaves no Codex process behind, even if nobody closes the app.
+      if (owned) await pool.close();
+      throw error instanceof StartupError ? error : new StartupError(messageOf(error));
+    }
+    lifecycle.started = true;
+    app.log.info(
+      {
+        codexVersion: lifecycle.version,
+        codexHome,
+        processes: config.performance.max_processes,
+        authMode: lifecycle.authMode,
+      },
+      'codex-mcp-bridge ready',
+    );
+  });
+  // MCP streams stay open while a client is connected: end them before the server waits for its connections.
+  app.addHook('preClose', async () => {
+    lifecycle.stopping = true;
+    approvals.close();
+    await sessions.close();
+  });
+  // A runtime handed in is closed by whoever made it.
+  if (owned) app.addHook('onClose', () => pool.close());
   return app;
+}
+
+/** Starts the runtime and checks that Codex may call its model; returns how Codex authenticates. */
+async function startRuntime(pool: CodexRuntime, codexHome: string): Promise<string> {
+  try {
+    await pool.start();
+  } catch (error) {
+    throw new StartupError(`codex app-server did not start: ${messageOf(error)}`);
+  }
+  const account = await pool.account();
+  if (account.requiresOpenaiAuth && !account.account) {
+    throw new StartupError(
+      `Codex is not logged in (CODEX_HOME=${codexHome}): run \`codex login\`, or configure a model provider in [codex.config] of config/codex-mcp.toml`,
+    );
+  }
+  return account.account?.type ?? (account.requiresOpenaiAuth ? 'unknown' : 'model-provider');
+}
+
+/** `[codex] cwd` and `workspace_roots`, which must name directories. */
+function resolveWorkspaces(config: Config): Workspaces {
+  try {
+    return workspacesOf(config, process.cwd());
+  } catch (error) {
+    throw new StartupError(`[codex] cwd or workspace_roots names no directory: ${messageOf(error)}`);
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The Codex runtime the bridge runs its threads on. */
+    codex: CodexRuntime;
+  }
 }

@@ -1,6 +1,6 @@
 import createError from '@fastify/error';
 
-/** The bridge's HTTP error codes. */
+/** The bridge's HTTP error codes (the body's `error.code`). */
 export const ApprovalNotFound = createError<[string]>(
   'APPROVAL_NOT_FOUND',
   'No pending approval %s (decided, expired or unknown)',
@@ -11,12 +11,27 @@ export const ApprovalNotFound = createError<[string]>(
  * Why a tool call failed, as the `error` of its `mcp.request.completed` event and in metrics. The caller
  * reads the message; an unknown thread and another user's thread are both `UNKNOWN_THREAD`.
  */
-export type ToolErrorCode =
-  | 'BAD_ARGUMENTS'
-  | 'UNKNOWN_THREAD'
-  | 'OVERLOADED'
-  | 'CANCELLED'
-  | 'TIMEOUT'
-  | 'MODEL_ERROR'
-  | 'CODEX_EXITED'
-  | 'INTERNAL';
+export const TOOL_ERROR_CODES = [
+  'BAD_ARGUMENTS',
+  'UNKNOWN_THREAD',
+  'OVERLOADED',
+  'CANCELLED',
+  'TIMEOUT',
+  'MODEL_ERROR',
+  'CODEX_EXITED',
+  'INTERNAL',
+] as const;
+
+/** One of `TOOL_ERROR_CODES`. */
+export type ToolErrorCode = (typeof TOOL_ERROR_CODES)[number];
+
+/** A tool call that failed in a way the caller can act on; `code` goes into events and metrics. */
+export class ToolError extends Error {
+  override readonly name = 'ToolError';
+  constructor(
+    readonly code: ToolErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

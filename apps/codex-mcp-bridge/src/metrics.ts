@@ -1,18 +1,17 @@
-import type { McpRequestCompletedEvent } from '@techsapo/contracts/events';
 import type { FastifyInstance } from 'fastify';
 import type { CodexBridge } from './bridge/bridge.js';
-import type { CodexPool } from './codex/pool.js';
+import type { CodexRuntime } from './codex/runtime.js';
 import type { McpSessions } from './mcp/sessions.js';
 
 /**
  * The bridge's Prometheus metrics (`techsapo_mcp_*`, `techsapo_codex_*`), registered in the registry
- * fastify-metrics serves at /metrics. Returns the observer the bridge calls after each tool call.
+ * fastify-metrics serves at /metrics; counts the bridge's calls and the runtime's restarts as they happen.
  */
 export function registerBridgeMetrics(
   app: FastifyInstance,
-  parts: { bridge: () => CodexBridge; pool: CodexPool; sessions: McpSessions },
-): (event: McpRequestCompletedEvent) => void {
-  if (!app.hasDecorator('metrics')) return () => {};
+  parts: { bridge: CodexBridge; pool: CodexRuntime; sessions: McpSessions },
+): void {
+  if (!app.hasDecorator('metrics')) return;
   const client = app.metrics.client;
   const calls = new client.Counter({
     name: 'techsapo_mcp_calls_total',
@@ -43,14 +42,14 @@ export function registerBridgeMetrics(
     name: 'techsapo_mcp_active_sessions',
     help: 'Codex turns running now',
     collect() {
-      this.set(parts.bridge().limiter.active);
+      this.set(parts.bridge.limiter.active);
     },
   });
   new client.Gauge({
     name: 'techsapo_mcp_queue_size',
     help: 'Calls waiting for a turn slot',
     collect() {
-      this.set(parts.bridge().limiter.queued);
+      this.set(parts.bridge.limiter.queued);
     },
   });
   new client.Gauge({
@@ -69,7 +68,7 @@ export function registerBridgeMetrics(
   });
   const restarts = new client.Counter({ name: 'techsapo_codex_restarts_total', help: 'codex app-server restarts' });
   parts.pool.on('restart', () => restarts.inc());
-  return (event) => {
+  parts.bridge.on('call', (event) => {
     calls.inc({ tool: event.tool, status: event.error ? 'error' : 'ok' });
     duration.observe({ tool: event.tool, cached: String(event.cached) }, event.durationMs / 1000);
     if (event.cached) cacheHits.inc();
@@ -78,5 +77,5 @@ export function registerBridgeMetrics(
     tokens.inc({ kind: 'output' }, event.usage.outputTokens);
     tokens.inc({ kind: 'reasoning' }, event.usage.reasoningTokens);
     if (event.costUsd > 0) cost.inc({ model: event.model }, event.costUsd);
-  };
+  });
 }

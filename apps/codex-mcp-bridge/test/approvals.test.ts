@@ -159,7 +159,6 @@ describe('ApprovalCenter', () => {
       riskAssessment: true,
       isCi: false,
       timeoutMs: 1000,
-      workspaceOf: () => '/work/repo',
       codexHome: '/var/lib/codex',
       mask: createSecretMasker([token]),
       onDecision: (record) => records.push(record),
@@ -190,7 +189,6 @@ describe('ApprovalCenter', () => {
       riskAssessment: true,
       isCi: false,
       timeoutMs: 1000,
-      workspaceOf: () => '/work/repo',
       onDecision: (record) => records.push(record),
       log: silent,
     });

@@ -6,7 +6,8 @@ import { type FakeResponsesServer, startFakeResponses } from '@techsapo/testing'
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configArgs, resolveCodexBinary } from '../src/codex/binary.js';
-import { CodexPool, type ThreadRecord } from '../src/codex/pool.js';
+import { CodexPool } from '../src/codex/pool.js';
+import type { ThreadRecord } from '../src/codex/runtime.js';
 
 let fake: FakeResponsesServer;
 const pools: CodexPool[] = [];
@@ -28,7 +29,7 @@ function startPool(options: { size: number; healthyAfterMs: number }): CodexPool
     args: configArgs({ ...fake.codexConfig(), features: { shell_snapshot: false } }),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, CODEX_HOME: codexHome },
     requestTimeoutMs: 10_000,
-    onServerRequest: async () => ({ decision: 'decline' }),
+    serverRequests: { handle: async () => ({ decision: 'decline' }) },
     directory: {
       save: async (id, thread) => void threads.set(id, thread),
       load: async (id) => threads.get(id) ?? null,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
+import type { ServerRequestHandler } from '../codex/runtime.js';
 import { type ApprovalPolicy, type Assessment, assessCommand, assessFileChanges, decide } from '../security/risk.js';
 import { maskSecrets, type SecretMasker } from '../security/secrets.js';
 
@@ -37,8 +38,6 @@ export interface ApprovalOptions {
   /** Running under CI (the `CI` variable): with `require_manual_approval_for_ci`, risky requests wait for a person. */
   isCi: boolean;
   timeoutMs: number;
-  /** The working directory of a thread: the workspace its commands are judged against. */
-  workspaceOf: (threadId: string) => string | undefined;
   /** Codex's home: commands that touch it are high risk wherever it is. */
   codexHome?: string | undefined;
   /** Masks summaries (listed, logged, audited); default `maskSecrets`. */
@@ -54,7 +53,7 @@ type FileChange = { path: string; kind: { type: 'add' | 'delete' | 'update'; mov
  * `[security.approval_workflows]`, and parks what needs a person in a queue with a deadline after which it
  * is declined, so a turn never hangs.
  */
-export class ApprovalCenter {
+export class ApprovalCenter implements ServerRequestHandler {
   private readonly pending = new Map<
     string,
     PendingApproval & { settle: (decision: 'accept' | 'decline', by: ApprovalRecord['by']) => void }
@@ -76,10 +75,17 @@ export class ApprovalCenter {
     else if (method === 'item/completed') this.fileChanges.delete(item.id);
   }
 
-  /** Answers one server request from app-server. */
-  async handle(method: string, params: Record<string, unknown>): Promise<{ decision: 'accept' | 'decline' }> {
+  /**
+   * Answers one server request from app-server; commands are judged against `threadWorkspace`, the working
+   * directory of the thread (else the request's own cwd).
+   */
+  async handle(
+    method: string,
+    params: Record<string, unknown>,
+    threadWorkspace?: string,
+  ): Promise<{ decision: 'accept' | 'decline' }> {
     const threadId = String(params.threadId ?? '');
-    const workspace = this.options.workspaceOf(threadId) ?? String(params.cwd ?? process.cwd());
+    const workspace = threadWorkspace ?? String(params.cwd ?? process.cwd());
     let kind: PendingApproval['kind'];
     let summary: string;
     let assessment: Assessment;

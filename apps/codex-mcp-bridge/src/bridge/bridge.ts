@@ -1,27 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Config } from '@techsapo/config';
 import { CHANNELS, type McpRequestCompletedEvent } from '@techsapo/contracts/events';
 import { createRedisService, keys, type RedisService, type RedisStore } from '@techsapo/redis';
 import { reportAccessRefused } from '@techsapo/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
 import { AppServerExitedError, AppServerTimeoutError } from '../codex/app-server.js';
-import { type CodexPool, type TurnOptions, UnknownThreadError } from '../codex/pool.js';
+import { type CodexRuntime, type TurnOptions, UnknownThreadError } from '../codex/runtime.js';
 import { type ThreadSettings, type TurnProgress, type TurnResult, type Usage, ZERO_USAGE } from '../codex/types.js';
-import type { ToolErrorCode } from '../errors.js';
+import { ToolError } from '../errors.js';
 import { createSecretMasker, maskDeep, maskProgress, type SecretMasker } from '../security/secrets.js';
 import { CancelledError, Limiter, OverloadedError } from './limiter.js';
 import { costOf } from './pricing.js';
-
-/** A tool call that failed in a way the caller can act on; `code` goes into events and metrics. */
-export class ToolError extends Error {
-  override readonly name = 'ToolError';
-  constructor(
-    readonly code: ToolErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** What a `codex` or `codex-reply` call returns (the tool's `structuredContent`). */
 export interface ToolOutcome {
@@ -52,8 +42,10 @@ export interface BridgeCounters {
   costUsd: number;
 }
 
-/** Hooks for metrics: called once per finished tool call. */
-export type CallObserver = (event: McpRequestCompletedEvent) => void;
+/** What the bridge announces: `call` once per finished tool call (metrics count them). */
+export interface BridgeEvents {
+  call: [event: McpRequestCompletedEvent];
+}
 
 const STREAM_MAX_LEN = 10_000;
 
@@ -74,7 +66,7 @@ interface SharedTurn {
  * The tools' logic, apart from MCP: limits, response cache, coalescing of identical calls, cost, events
  * and audit around the Codex pool.
  */
-export class CodexBridge {
+export class CodexBridge extends EventEmitter<BridgeEvents> {
   readonly limiter: Limiter;
   readonly counters: BridgeCounters = {
     calls: 0,
@@ -93,15 +85,15 @@ export class CodexBridge {
 
   constructor(
     private readonly config: Config,
-    private readonly pool: CodexPool,
+    private readonly pool: CodexRuntime,
     private readonly store: RedisStore,
     private readonly log: FastifyBaseLogger,
-    private readonly observe: CallObserver = () => {},
     /** Masks answers, progress, cached answers, logs and audit (configured secrets, and patterns unless detection is off). */
     private readonly maskText: SecretMasker = createSecretMasker([], {
       patterns: config.security.sensitive_data_detection,
     }),
   ) {
+    super();
     this.limiter = new Limiter(config.mcp.max_concurrent_sessions, config.mcp.max_queue_size);
     this.redis = createRedisService(store, { costRetentionDays: config.sessions.cost_retention_days });
   }
@@ -277,7 +269,7 @@ export class CodexBridge {
     c.inputTokens += event.usage.inputTokens;
     c.outputTokens += event.usage.outputTokens;
     c.costUsd += costUsd;
-    this.observe(event);
+    this.emit('call', event);
 
     // One round trip for the event, the stream entry and the audit record; cost tracking is its own transaction.
     const json = JSON.stringify(event);
@@ -319,16 +311,6 @@ export class CodexBridge {
       }),
       'tool call',
     );
-  }
-
-  /** Appends an audit record (approval decisions, restarts) to the stream and the log. */
-  audit(type: string, detail: Record<string, unknown>): void {
-    if (!this.config.security.audit_logging) return;
-    const masked = this.mask(detail);
-    this.log.info({ audit: type, ...masked }, 'audit');
-    this.store
-      .xAdd(keys.audit, { type, at: new Date().toISOString(), detail: JSON.stringify(masked) }, STREAM_MAX_LEN)
-      .catch((error: unknown) => this.log.warn({ err: error }, 'could not append to the audit stream'));
   }
 
   private mask<T>(value: T): T {

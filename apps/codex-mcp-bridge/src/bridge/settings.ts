@@ -2,8 +2,9 @@ import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Config } from '@techsapo/config';
 import type { ThreadSettings } from '../codex/types.js';
-import type { CodexArgs } from '../mcp/server.js';
-import { ToolError } from './bridge.js';
+import { ToolError } from '../errors.js';
+import type { CodexArgs, CodexTools } from '../mcp/server.js';
+import type { CodexBridge } from './bridge.js';
 
 type Policy = ThreadSettings['approvalPolicy'];
 /** How often Codex asks before it runs something: a caller may ask for more, never for less. */
@@ -101,5 +102,13 @@ export function threadSettings(config: Config, args: CodexArgs, workspaces: Work
     baseInstructions: args['base-instructions'],
     developerInstructions: args['developer-instructions'],
     ...(Object.keys(overrides).length ? { config: overrides } : {}),
+  };
+}
+
+/** The MCP tools on top of the bridge: `codex` resolves its arguments against the configuration first. */
+export function bridgeTools(config: Config, bridge: CodexBridge, workspaces: Workspaces): CodexTools {
+  return {
+    codex: (args, ctx) => bridge.codex(threadSettings(config, args, workspaces), args.prompt, ctx),
+    reply: (threadId, prompt, ctx) => bridge.reply(threadId, prompt, ctx),
   };
 }

@@ -1,5 +1,5 @@
 import { keys, type RedisStore } from '@techsapo/redis';
-import type { ThreadDirectory, ThreadRecord } from '../codex/pool.js';
+import type { ThreadDirectory, ThreadRecord } from '../codex/runtime.js';
 
 /**
  * Threads in Redis (`codex:thread:<id>`: owner and settings), so a thread survives a bridge restart and its

@@ -1,22 +1,25 @@
+import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { promisify } from 'node:util';
 import { AppServer, AppServerExitedError, type AppServerOptions } from './app-server.js';
-import { type ThreadSettings, type TurnProgress, type TurnResult, type Usage, ZERO_USAGE } from './types.js';
-
-/** What is kept of a thread: who started it (the only user who may continue it) and how. */
-export interface ThreadRecord {
-  owner: string;
-  settings: ThreadSettings;
-}
-
-/** Where threads are kept so that a thread can be resumed on another process or after a restart. */
-export interface ThreadDirectory {
-  save(threadId: string, thread: ThreadRecord): Promise<void>;
-  load(threadId: string): Promise<ThreadRecord | null>;
-}
+import {
+  type CodexAccount,
+  type CodexRuntime,
+  type ProcessStatus,
+  type RuntimeEvents,
+  type ServerRequestHandler,
+  type ThreadDirectory,
+  type ThreadRecord,
+  type TurnOptions,
+  UnknownThreadError,
+} from './runtime.js';
+import { type ThreadSettings, type TurnResult, type Usage, ZERO_USAGE } from './types.js';
 
 /** Options of `CodexPool`. */
-export interface PoolOptions extends AppServerOptions {
+export interface PoolOptions extends Omit<AppServerOptions, 'onServerRequest'> {
   size: number;
+  /** Answers Codex's requests (approvals), told the workspace of the thread each is about. */
+  serverRequests: ServerRequestHandler;
   directory: ThreadDirectory;
   /** Threads idle this long are unloaded from their process (they stay resumable). */
   idleThreadMs: number;
@@ -24,23 +27,6 @@ export interface PoolOptions extends AppServerOptions {
   maxThreadsPerProcess: number;
   /** A process up this long is healthy: its next crash restarts it without backoff (default 30 s). */
   healthyAfterMs?: number;
-}
-
-/** The thread named by `codex-reply` is not known here (or belongs to someone else: the answer is the same). */
-export class UnknownThreadError extends Error {
-  override readonly name = 'UnknownThreadError';
-  constructor(threadId: string) {
-    super(`unknown thread ${threadId}: start one with the codex tool`);
-  }
-}
-
-/** Options of one turn. */
-export interface TurnOptions {
-  /** The turn is interrupted after this long. */
-  timeoutMs: number;
-  /** Aborting interrupts the turn (or drops it before it starts). */
-  signal?: AbortSignal;
-  onProgress?: (p: TurnProgress) => void;
 }
 
 interface Slot {
@@ -78,16 +64,7 @@ interface ThreadQueue {
   pending: number;
 }
 
-/** What `/api/v1/mcp/status` shows of a process. */
-export interface ProcessStatus {
-  index: number;
-  pid: number | null;
-  alive: boolean;
-  threads: number;
-  activeTurns: number;
-  restarts: number;
-  lastExit: string | null;
-}
+const run = promisify(execFile);
 
 const usageOf = (breakdown: Record<string, number> | undefined): Usage | undefined =>
   breakdown && {
@@ -122,10 +99,7 @@ const minus = (a: Usage, b: Usage | undefined): Usage =>
  * A warm pool of `codex app-server` processes, each hosting many threads. A process that exits is
  * restarted with backoff; its threads are resumed (`thread/resume`) wherever their next turn runs.
  */
-export class CodexPool extends EventEmitter<{
-  restart: [index: number, reason: string];
-  notification: [method: string, params: Record<string, unknown>];
-}> {
+export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRuntime {
   private readonly slots: Slot[];
   private readonly threads = new Map<string, LoadedThread>();
   /** Per thread id, not per loaded thread: two calls on an unloaded thread must not both resume it. */
@@ -133,7 +107,8 @@ export class CodexPool extends EventEmitter<{
   /** Replaced processes still closing; `close()` waits for them. */
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
-  private readonly sweeper: NodeJS.Timeout;
+  /** Unloads idle threads; runs from `start()` to `close()`. */
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PoolOptions) {
     super();
@@ -150,12 +125,11 @@ export class CodexPool extends EventEmitter<{
       draining: false,
       lastExit: undefined,
     }));
-    this.sweeper = setInterval(() => this.releaseIdle(), Math.min(options.idleThreadMs, 60_000));
-    this.sweeper.unref();
   }
 
   /** Starts every process; resolves when all answered `initialize`. */
   async start(): Promise<void> {
+    this.sweeper ??= setInterval(() => this.releaseIdle(), Math.min(this.options.idleThreadMs, 60_000)).unref();
     await Promise.all(this.slots.map((slot) => this.ensure(slot)));
   }
 
@@ -172,8 +146,20 @@ export class CodexPool extends EventEmitter<{
   }
 
   /** Codex's `account/read`: who Codex is logged in as, and whether the configured provider needs that. */
-  async account(): Promise<{ account: { type: string } | null; requiresOpenaiAuth: boolean }> {
+  async account(): Promise<CodexAccount> {
     return (await this.ensure(this.pick())).request('account/read', {});
+  }
+
+  /** `codex --version`, without its `codex-cli` prefix. */
+  async version(): Promise<string> {
+    const { bin } = this.options;
+    try {
+      const { stdout } = await run(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+      return stdout.trim().replace(/^codex-cli\s+/, '');
+    } catch (error) {
+      const { stderr, message } = error as { stderr?: string; message: string };
+      throw new Error(`cannot run Codex at ${bin}: ${stderr?.trim() || message.trim()}`);
+    }
   }
 
   /** A thread's owner and settings, from the directory (null when unknown or expired). */
@@ -290,7 +276,11 @@ export class CodexPool extends EventEmitter<{
         // Back off after repeated crashes so a binary that cannot start does not spin.
         if (slot.crashes > 0) await this.backoff(slot, Math.min(100 * 2 ** Math.min(slot.crashes - 1, 7), 10_000));
         if (this.closed) throw new AppServerExitedError('the bridge is shutting down');
-        const server = new AppServer({ ...this.options });
+        const server = new AppServer({
+          ...this.options,
+          onServerRequest: (method, params) =>
+            this.options.serverRequests.handle(method, params, this.cwdOf(String(params.threadId ?? ''))),
+        });
         server.on('exit', (reason) => this.onExit(slot, server, reason));
         server.on('notification', (method, params) => this.emit('notification', method, params));
         await server.start();

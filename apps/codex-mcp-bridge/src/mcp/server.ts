@@ -2,9 +2,9 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { CallContext, ToolOutcome } from '../bridge/bridge.js';
-import { ToolError } from '../bridge/bridge.js';
 import { withoutAnsi } from '../codex/app-server.js';
 import type { TurnProgress } from '../codex/types.js';
+import { ToolError } from '../errors.js';
 
 /** What the MCP layer needs from the bridge: the two tools' logic. */
 export interface CodexTools {

@@ -1,18 +1,19 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApprovalCenter } from '../../bridge/approvals.js';
+import type { AuditLog } from '../../bridge/audit.js';
 import type { CodexBridge } from '../../bridge/bridge.js';
-import type { CodexPool } from '../../codex/pool.js';
+import type { CodexRuntime } from '../../codex/runtime.js';
 import { ApprovalNotFound } from '../../errors.js';
 import type { McpSessions } from '../../mcp/sessions.js';
 import * as schemas from './schemas.js';
 
-/** What the operations API reports about the running Codex. */
+/** What the operations API reports about the running Codex (version and auth mode are known once it started). */
 export interface CodexInfo {
-  version: string;
-  authMode: string;
+  version(): string;
+  authMode(): string;
   startedAt: number;
-  state: () => 'starting' | 'ready' | 'degraded' | 'stopping';
+  state(): 'starting' | 'ready' | 'degraded' | 'stopping';
 }
 
 /** Resident memory of a process in MB (Linux /proc; 0 where unavailable). */
@@ -29,11 +30,12 @@ export function rssMb(pid: number | null | undefined): number {
 /** `/api/v1/mcp/*`: status, counters, restart and the manual approval queue. */
 export const opsRoutes: FastifyPluginAsyncTypebox<{
   bridge: CodexBridge;
-  pool: CodexPool;
+  pool: CodexRuntime;
   approvals: ApprovalCenter;
+  audit: AuditLog;
   sessions: McpSessions;
   info: CodexInfo;
-}> = async (app, { bridge, pool, approvals, sessions, info }) => {
+}> = async (app, { bridge, pool, approvals, audit, sessions, info }) => {
   app.get('/status', { schema: schemas.status }, async () => {
     const processes = pool.status();
     const bridgeMb = Math.round(process.memoryUsage().rss / 104_857.6) / 10;
@@ -41,8 +43,8 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{
     return {
       state: info.state(),
       uptimeSeconds: Math.round((Date.now() - info.startedAt) / 1000),
-      codexVersion: info.version,
-      authMode: info.authMode,
+      codexVersion: info.version(),
+      authMode: info.authMode(),
       processes,
       activeSessions: bridge.limiter.active,
       queueSize: bridge.limiter.queued,
@@ -65,7 +67,7 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{
   });
 
   app.post('/restart', { schema: schemas.restart }, async (request, reply) => {
-    bridge.audit('restart', { requestedBy: request.userId });
+    audit.record('restart', { requestedBy: request.userId });
     pool.restartAll().catch((error: unknown) => request.log.error({ err: error }, 'restart failed'));
     return reply.code(202).send({ restarting: true });
   });

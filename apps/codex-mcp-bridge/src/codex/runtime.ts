@@ -1,0 +1,88 @@
+import type { ThreadSettings, TurnProgress, TurnResult } from './types.js';
+
+/** What is kept of a thread: who started it (the only user who may continue it) and how. */
+export interface ThreadRecord {
+  owner: string;
+  settings: ThreadSettings;
+}
+
+/** Where threads are kept so that a thread can be resumed on another process or after a restart. */
+export interface ThreadDirectory {
+  save(threadId: string, thread: ThreadRecord): Promise<void>;
+  load(threadId: string): Promise<ThreadRecord | null>;
+}
+
+/** The thread named by `codex-reply` is not known here (or belongs to someone else: the answer is the same). */
+export class UnknownThreadError extends Error {
+  override readonly name = 'UnknownThreadError';
+  constructor(threadId: string) {
+    super(`unknown thread ${threadId}: start one with the codex tool`);
+  }
+}
+
+/** Options of one turn. */
+export interface TurnOptions {
+  /** The turn is interrupted after this long. */
+  timeoutMs: number;
+  /** Aborting interrupts the turn (or drops it before it starts). */
+  signal?: AbortSignal;
+  onProgress?: (p: TurnProgress) => void;
+}
+
+/** What `/api/v1/mcp/status` shows of a process. */
+export interface ProcessStatus {
+  index: number;
+  pid: number | null;
+  alive: boolean;
+  threads: number;
+  activeTurns: number;
+  restarts: number;
+  lastExit: string | null;
+}
+
+/** Codex's `account/read`: who Codex is logged in as, and whether the configured provider needs that. */
+export interface CodexAccount {
+  account: { type: string } | null;
+  requiresOpenaiAuth: boolean;
+}
+
+/**
+ * Answers the requests Codex sends to the bridge (approvals). `workspace` is the working directory of the
+ * thread the request is about, when the runtime holds that thread.
+ */
+export interface ServerRequestHandler {
+  handle(method: string, params: Record<string, unknown>, workspace: string | undefined): Promise<unknown>;
+}
+
+/** What a runtime announces: a process restarted, or Codex notified something (item and turn events). */
+export interface RuntimeEvents {
+  restart: [index: number, reason: string];
+  notification: [method: string, params: Record<string, unknown>];
+}
+
+/**
+ * What the bridge needs of the Codex processes: threads owned by users, turns, status and restarts.
+ * `CodexPool` runs real `codex app-server` processes; tests hand in a fake. Nothing is spawned before `start()`.
+ */
+export interface CodexRuntime {
+  /** Starts the processes; resolves when they can take threads. */
+  start(): Promise<void>;
+  /** Stops every process; running turns fail. */
+  close(): Promise<void>;
+  /** The version of Codex this runtime runs. */
+  version(): Promise<string>;
+  account(): Promise<CodexAccount>;
+  status(): ProcessStatus[];
+  /** A thread's owner and settings (null when unknown or expired). */
+  lookup(threadId: string): Promise<ThreadRecord | null>;
+  /** The working directory a loaded thread was started in. */
+  cwdOf(threadId: string): string | undefined;
+  startThread(settings: ThreadSettings, owner: string): Promise<string>;
+  /** One turn; turns of one thread run one after the other. Rejects with `UnknownThreadError` for an unknown thread. */
+  runTurn(threadId: string, prompt: string, options: TurnOptions): Promise<TurnResult>;
+  /** Replaces every process, letting running turns finish for up to `graceMs`. */
+  restartAll(graceMs?: number): Promise<void>;
+  /** Kills one process (to prove recovery). */
+  kill(index: number): void;
+  on<K extends keyof RuntimeEvents>(event: K, listener: (...args: RuntimeEvents[K]) => void): unknown;
+}

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { createMcpHandler } from '@modelcontextprotocol/server';
 import type { Config } from '@techsapo/config';
 import type { RedisStore } from '@techsapo/redis';
 import { createService, redisPlugin, type Service, userFromHeaders } from '@techsapo/service-kit';
@@ -14,8 +15,8 @@ import { configArgs, resolveCodexBinary } from './codex/binary.js';
 import { codexEnvironment, codexEnvironmentSecrets, withCommandEnvironment } from './codex/environment.js';
 import { CodexPool, type PoolOptions } from './codex/pool.js';
 import type { CodexRuntime } from './codex/runtime.js';
-import { createMcpServer } from './mcp/server.js';
-import { McpSessions } from './mcp/sessions.js';
+import { LegacyCancellations } from './mcp/cancellations.js';
+import { mcpServerFactory } from './mcp/server.js';
 import { registerBridgeMetrics } from './metrics.js';
 import { mcpRoutes } from './routes/mcp/index.js';
 import { opsRoutes } from './routes/ops/index.js';
@@ -127,25 +128,29 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   // The forwarded user is believed only behind the internal token (checked for every /mcp request).
   const trustUserHeader = config.env.internal_api_token !== undefined;
   const tools = bridgeTools(config, bridge, workspaces);
-  const sessions = new McpSessions({
-    newServer: () => createMcpServer(tools, VERSION, (headers) => userFromHeaders(headers, trustUserHeader)),
-    idleMs: config.mcp.session_idle_timeout_ms,
-    maxSessions: config.mcp.max_mcp_sessions,
+  // Stateless: 2026-07-28 requests and 2025-era ones (initialize, then calls without a session) are each
+  // answered by a fresh server from the same factory, so nothing MCP needs lives in this process.
+  const cancellations = new LegacyCancellations();
+  const mcp = createMcpHandler(
+    mcpServerFactory(tools, VERSION, (headers) => userFromHeaders(headers, trustUserHeader), cancellations),
+    { legacy: 'stateless', onerror: (error) => app.log.debug({ err: error }, 'MCP request refused') },
+  );
+  registerBridgeMetrics(app, { bridge, pool });
+
+  await app.register(mcpRoutes, {
+    handler: mcp,
     allowedHosts: config.mcp.allowed_hosts.length
       ? [...config.mcp.allowed_hosts]
       : ['127.0.0.1', 'localhost', '[::1]'].map((h) => `${h}:${deps.port ?? config.server.codex_mcp_bridge_port}`),
     allowedOrigins: [...config.mcp.allowed_origins],
+    cancellations,
   });
-  registerBridgeMetrics(app, { bridge, pool, sessions });
-
-  await app.register(mcpRoutes, { sessions });
   await app.register(opsRoutes, {
     prefix: '/api/v1/mcp',
     bridge,
     pool,
     approvals,
     audit,
-    sessions,
     info: {
       version: () => lifecycle.version,
       authMode: () => lifecycle.authMode,
@@ -183,7 +188,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   app.addHook('preClose', async () => {
     lifecycle.stopping = true;
     approvals.close();
-    await sessions.close();
+    await mcp.close();
   });
   // A runtime handed in is closed by whoever made it.
   if (owned) app.addHook('onClose', () => pool.close());

@@ -1,16 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { CodexBridge } from './bridge/bridge.js';
 import type { CodexRuntime } from './codex/runtime.js';
-import type { McpSessions } from './mcp/sessions.js';
 
 /**
  * The bridge's Prometheus metrics (`techsapo_mcp_*`, `techsapo_codex_*`), registered in the registry
  * fastify-metrics serves at /metrics; counts the bridge's calls and the runtime's restarts as they happen.
  */
-export function registerBridgeMetrics(
-  app: FastifyInstance,
-  parts: { bridge: CodexBridge; pool: CodexRuntime; sessions: McpSessions },
-): void {
+export function registerBridgeMetrics(app: FastifyInstance, parts: { bridge: CodexBridge; pool: CodexRuntime }): void {
   if (!app.hasDecorator('metrics')) return;
   const client = app.metrics.client;
   const calls = new client.Counter({
@@ -54,9 +50,10 @@ export function registerBridgeMetrics(
   });
   new client.Gauge({
     name: 'techsapo_mcp_sessions',
-    help: 'Open MCP (Streamable HTTP) sessions',
+    // Kept for dashboards: /mcp is stateless since the 2026-07-28 move, so there is never an open session.
+    help: 'Open MCP sessions (always 0: the MCP endpoint is stateless)',
     collect() {
-      this.set(parts.sessions.size);
+      this.set(0);
     },
   });
   new client.Gauge({

@@ -2,8 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { type Config, loadConfig } from '@techsapo/config';
 import type { McpRequestCompletedEvent } from '@techsapo/contracts/events';
 import { createNodeRedisStore, type RedisStore } from '@techsapo/redis';
@@ -14,7 +13,7 @@ import { buildApp, StartupError } from '../src/app.js';
 import { CodexBridge } from '../src/bridge/bridge.js';
 import { bridgeTools, threadSettings, workspacesOf } from '../src/bridge/settings.js';
 import { TOOL_ERROR_CODES, type ToolError } from '../src/errors.js';
-import { createMcpServer } from '../src/mcp/server.js';
+import { mcpServerFactory } from '../src/mcp/server.js';
 import { FakePool } from './fake-pool.js';
 import { textOf } from './harness.js';
 
@@ -62,7 +61,7 @@ function bridgeOn(toml = '') {
   const workspaces = workspacesOf(config, process.cwd());
   const settings = (prompt: string) => threadSettings(config, { prompt }, workspaces);
   const connect = async (user: string): Promise<Client> => {
-    const server = createMcpServer(bridgeTools(config, bridge, workspaces), '0.0.0', () => user);
+    const server = mcpServerFactory(bridgeTools(config, bridge, workspaces), '0.0.0', () => user)();
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);
     const client = new Client({ name: 'test', version: '1.0.0' });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -117,6 +118,20 @@ export function useBridge() {
       await client.connect(
         new StreamableHTTPClientTransport(new URL(`${bridge.url}/mcp`), { requestInit: { headers } }),
       );
+      closers.push(() => client.close());
+      return client;
+    },
+    /**
+     * An SDK v2 client speaking the stateless 2026-07-28 revision (`server/discover`, no session) to a
+     * bridge, as `user`. Cancelling a call aborts its HTTP request.
+     */
+    async modernClient(bridge: RunningBridge, user = 'alice'): Promise<ModernClient> {
+      const client = new ModernClient(
+        { name: 'techsapo-test', version: '1.0.0' },
+        { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+      );
+      const headers = { ...bridge.headers, 'x-techsapo-user': user };
+      await client.connect(new ModernTransport(new URL(`${bridge.url}/mcp`), { requestInit: { headers } }));
       closers.push(() => client.close());
       return client;
     },

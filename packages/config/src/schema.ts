@@ -47,9 +47,9 @@ export const McpSectionSchema = Type.Object(
     approval_timeout_ms: Type.Integer({ minimum: 100, default: 120_000 }),
     /** Codex threads idle this long are unloaded from their process (they stay resumable). */
     thread_idle_timeout_ms: Type.Integer({ minimum: 1000, default: 900_000 }),
-    /** MCP sessions with no request for this long are closed (clients that never send DELETE). */
+    /** Accepted for old config files; no effect since /mcp is stateless (no MCP sessions to close). */
     session_idle_timeout_ms: Type.Integer({ minimum: 1000, default: 600_000 }),
-    /** At most this many open MCP sessions; more are refused with 503. */
+    /** Accepted for old config files; no effect since /mcp is stateless (no MCP sessions to count). */
     max_mcp_sessions: Type.Integer({ minimum: 1, default: 1000 }),
     /** Host headers /mcp accepts (DNS-rebinding protection); empty: 127.0.0.1, localhost and [::1] on the bridge's port. */
     allowed_hosts: Type.Array(Type.String({ minLength: 1 }), { default: [] }),

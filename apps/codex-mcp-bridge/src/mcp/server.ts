@@ -1,10 +1,10 @@
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { CallContext, ToolOutcome } from '../bridge/bridge.js';
 import { withoutAnsi } from '../codex/app-server.js';
 import type { TurnProgress } from '../codex/types.js';
 import { ToolError } from '../errors.js';
+import { LegacyCancellations } from './cancellations.js';
 
 /** What the MCP layer needs from the bridge: the two tools' logic. */
 export interface CodexTools {
@@ -43,7 +43,7 @@ function configProblem(value: unknown, path: string[] = []): string | undefined 
   return undefined;
 }
 
-const codexShape = {
+const codexSchema = z.object({
   prompt: text().min(1).describe('The task for Codex.'),
   model: name().optional(),
   profile: name().optional().describe('Codex config profile.'),
@@ -61,18 +61,18 @@ const codexShape = {
     })
     .optional()
     .describe(`Codex config overrides (at most ${MAX_CONFIG_DEPTH} levels deep).`),
-};
+});
 /** Arguments of the `codex` tool. */
-export type CodexArgs = z.infer<z.ZodObject<typeof codexShape>>;
+export type CodexArgs = z.infer<typeof codexSchema>;
 
-const replyShape = {
+const replySchema = z.object({
   threadId: name().min(1).optional().describe('Thread to continue.'),
   conversationId: name().min(1).optional().describe('Alias of threadId.'),
   sessionId: name().min(1).optional().describe('Alias of threadId.'),
   prompt: text().min(1).describe('Your next message.'),
-};
+});
 
-const outputShape = {
+const outputSchema = z.object({
   threadId: z.string(),
   content: z.string(),
   usage: z.object({
@@ -84,7 +84,14 @@ const outputShape = {
   costUsd: z.number(),
   durationMs: z.number(),
   cached: z.boolean(),
+});
+
+const codexConfig = {
+  description: 'Run a Codex session on a task. Returns the answer and a threadId for codex-reply.',
+  inputSchema: codexSchema,
+  outputSchema,
 };
+const replyConfig = { description: 'Continue a Codex thread.', inputSchema: replySchema, outputSchema };
 
 function success(outcome: ToolOutcome): CallToolResult {
   return { content: [{ type: 'text', text: outcome.content }], structuredContent: { ...outcome } };
@@ -99,74 +106,76 @@ function failure(error: unknown): CallToolResult {
   return { content: [{ type: 'text', text: withoutAnsi(message) }], isError: true };
 }
 
-/**
- * An MCP server with the tools `codex` and `codex-reply`; it knows nothing of HTTP. `userOf` names the
- * caller of a request (from the `x-techsapo-user` header the gateway sets, believed only with the token).
- */
-export function createMcpServer(
-  tools: CodexTools,
-  version: string,
-  userOf: (headers: Record<string, string | string[] | undefined> | undefined) => string,
-): McpServer {
-  const server = new McpServer({ name: 'techsapo-codex', version }, { capabilities: { logging: {} } });
+/** The headers of the HTTP request a tool call came in, as `userFromHeaders` reads them. */
+export type RequestHeaders = Record<string, string | string[] | undefined>;
 
-  const context = (extra: {
-    signal: AbortSignal;
-    requestInfo?: { headers?: Record<string, string | string[] | undefined> };
-    _meta?: { progressToken?: string | number };
-    sendNotification: (n: never) => Promise<void>;
-  }): CallContext => {
-    const token = extra._meta?.progressToken;
-    let step = 0;
-    const onProgress = (progress: TurnProgress): void => {
-      // Clients that asked for progress get it as progress; every client gets it as log messages.
-      const notify = extra.sendNotification as (n: {
-        method: string;
-        params: Record<string, unknown>;
-      }) => Promise<void>;
-      if (token !== undefined)
-        void notify({
+/** The tool context of one call: who calls, its abort signal, and where its progress goes. */
+function callContext(
+  ctx: ServerContext,
+  userOf: (headers: RequestHeaders | undefined) => string,
+  cancellations: LegacyCancellations,
+): CallContext & { release: () => void } {
+  const token = ctx.mcpReq._meta?.progressToken;
+  let step = 0;
+  const onProgress = (progress: TurnProgress): void => {
+    // Clients that asked for progress get it as progress; every client gets it as log messages.
+    if (token !== undefined)
+      void ctx.mcpReq
+        .notify({
           method: 'notifications/progress',
           params: { progressToken: token, progress: ++step, message: progress.message },
-        }).catch(() => {});
-      else if (progress.kind !== 'agent_delta')
-        void notify({
-          method: 'notifications/message',
-          params: { level: 'info', logger: 'codex', data: progress.message },
-        }).catch(() => {});
-    };
-    return { userId: userOf(extra.requestInfo?.headers), signal: extra.signal, onProgress };
+        })
+        .catch(() => {});
+    else if (progress.kind !== 'agent_delta')
+      void ctx.mcpReq
+        .notify({ method: 'notifications/message', params: { level: 'info', logger: 'codex', data: progress.message } })
+        .catch(() => {});
   };
+  const headers = ctx.http?.req ? Object.fromEntries(ctx.http.req.headers) : undefined;
+  const userId = userOf(headers);
+  const { signal, release } = cancellations.track(userId, ctx.mcpReq.id, ctx.mcpReq.signal);
+  return { userId, signal, onProgress, release };
+}
 
-  server.registerTool(
-    'codex',
-    {
-      description: 'Run a Codex session on a task. Returns the answer and a threadId for codex-reply.',
-      inputSchema: codexShape,
-      outputSchema: outputShape,
-    },
-    async (args, extra) => {
-      try {
-        return success(await tools.codex(args, context(extra as never)));
-      } catch (error) {
-        return failure(error);
-      }
-    },
-  );
-
-  server.registerTool(
-    'codex-reply',
-    { description: 'Continue a Codex thread.', inputSchema: replyShape, outputSchema: outputShape },
-    async (args, extra) => {
-      const threadId = args.threadId ?? args.conversationId ?? args.sessionId;
-      if (!threadId)
-        return failure(new ToolError('BAD_ARGUMENTS', 'threadId is required: pass the threadId a codex call returned'));
-      try {
-        return success(await tools.reply(threadId, args.prompt, context(extra as never)));
-      } catch (error) {
-        return failure(error);
-      }
-    },
-  );
-  return server;
+/**
+ * A factory of MCP servers with the tools `codex` and `codex-reply`; it knows nothing of HTTP. The handlers
+ * are built once here: the factory runs for every MCP request (stateless serving), so it only registers
+ * them. `userOf` names the caller of a request from its HTTP headers (the `x-techsapo-user` header the
+ * gateway sets, believed only with the token).
+ */
+export function mcpServerFactory(
+  tools: CodexTools,
+  version: string,
+  userOf: (headers: RequestHeaders | undefined) => string,
+  cancellations: LegacyCancellations = new LegacyCancellations(),
+): () => McpServer {
+  const codex = async (args: CodexArgs, ctx: ServerContext): Promise<CallToolResult> => {
+    const call = callContext(ctx, userOf, cancellations);
+    try {
+      return success(await tools.codex(args, call));
+    } catch (error) {
+      return failure(error);
+    } finally {
+      call.release();
+    }
+  };
+  const reply = async (args: z.infer<typeof replySchema>, ctx: ServerContext): Promise<CallToolResult> => {
+    const threadId = args.threadId ?? args.conversationId ?? args.sessionId;
+    if (!threadId)
+      return failure(new ToolError('BAD_ARGUMENTS', 'threadId is required: pass the threadId a codex call returned'));
+    const call = callContext(ctx, userOf, cancellations);
+    try {
+      return success(await tools.reply(threadId, args.prompt, call));
+    } catch (error) {
+      return failure(error);
+    } finally {
+      call.release();
+    }
+  };
+  return () => {
+    const server = new McpServer({ name: 'techsapo-codex', version }, { capabilities: { logging: {} } });
+    server.registerTool('codex', codexConfig, codex);
+    server.registerTool('codex-reply', replyConfig, reply);
+    return server;
+  };
 }

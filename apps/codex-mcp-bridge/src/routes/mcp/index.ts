@@ -1,31 +1,51 @@
-import type { FastifyPluginAsync } from 'fastify';
-import type { McpSessions } from '../../mcp/sessions.js';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import type { McpHttpHandler } from '@modelcontextprotocol/server';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { cancelledRequests, type LegacyCancellations } from '../../mcp/cancellations.js';
 
-const jsonRpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });
+/** Options of `mcpRoutes`. */
+export interface McpRoutesOptions {
+  /** The stateless MCP handler (2026-07-28, and 2025-era clients answered per request). */
+  handler: McpHttpHandler;
+  /** Host headers accepted, exactly as sent (with the port): DNS-rebinding protection. */
+  allowedHosts: readonly string[];
+  /** Origin headers accepted when a browser sends one; empty: the auth plugin's same-origin check alone. */
+  allowedOrigins: readonly string[];
+  /** Calls in flight here, for 2025-era clients' `notifications/cancelled`. */
+  cancellations: LegacyCancellations;
+}
 
-/** `POST/GET/DELETE /mcp`: MCP Streamable HTTP. The transport writes the response itself, so replies are hijacked. */
-export const mcpRoutes: FastifyPluginAsync<{ sessions: McpSessions }> = async (app, { sessions }) => {
-  const handle: Parameters<typeof app.route>[0]['handler'] = async (request, reply) => {
-    const id = request.headers['mcp-session-id'];
-    const session = typeof id === 'string' ? sessions.use(id, request.method === 'POST') : undefined;
-    if (session) reply.raw.once('close', session.done);
-    let transport = session?.transport;
-    if (!transport) {
-      if (id !== undefined)
-        return reply
-          .code(404)
-          .send(jsonRpcError(-32001, 'Session not found: it expired or was closed; initialize a new one'));
-      if (request.method !== 'POST')
-        return reply.code(400).send(jsonRpcError(-32000, 'Bad Request: no Mcp-Session-Id; send initialize first'));
-      const opened = await sessions.open();
-      if (!opened)
-        return reply
-          .code(503)
-          .send(jsonRpcError(-32000, 'Too many MCP sessions are open; close unused ones or try again later'));
-      transport = opened;
-    }
-    reply.hijack();
-    await transport.handleRequest(request.raw, reply.raw, request.body);
-  };
-  app.route({ method: ['POST', 'GET', 'DELETE'], url: '/mcp', handler: handle });
+const forbidden = (reply: FastifyReply, message: string) =>
+  reply.code(403).send({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+
+/**
+ * `POST/GET/DELETE /mcp`: MCP Streamable HTTP, stateless. Every request is answered by a fresh server from
+ * the handler's factory, so any replica can answer any request. The SDK writes the response itself, so
+ * replies are hijacked.
+ */
+export const mcpRoutes: FastifyPluginAsync<McpRoutesOptions> = async (app, options) => {
+  const node = toNodeHandler(options.handler, {
+    onerror: (error) => app.log.error({ err: error }, 'MCP request failed'),
+  });
+  // The SDK's own Host check is port-agnostic; ours keeps the port (`[mcp] allowed_hosts` lists host:port).
+  app.addHook('onRequest', async (request, reply) => {
+    const host = request.headers.host;
+    if (host === undefined || !options.allowedHosts.includes(host))
+      return forbidden(reply, `Invalid Host header: ${host}`);
+    const origin = request.headers.origin;
+    if (options.allowedOrigins.length > 0 && origin !== undefined && !options.allowedOrigins.includes(origin))
+      return forbidden(reply, `Invalid Origin header: ${origin}`);
+  });
+  app.route({
+    method: ['POST', 'GET', 'DELETE'],
+    url: '/mcp',
+    handler: async (request, reply) => {
+      // A stateless server cannot tie a 2025 client's cancel to its call: the registry can, by user and id.
+      for (const { requestId, reason } of cancelledRequests(request.body)) {
+        options.cancellations.cancel(request.userId, requestId, reason);
+      }
+      reply.hijack();
+      await node(request.raw, reply.raw, request.body);
+    },
+  });
 };

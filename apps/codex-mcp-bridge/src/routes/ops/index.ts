@@ -5,7 +5,6 @@ import type { AuditLog } from '../../bridge/audit.js';
 import type { CodexBridge } from '../../bridge/bridge.js';
 import type { CodexRuntime } from '../../codex/runtime.js';
 import { ApprovalNotFound } from '../../errors.js';
-import type { McpSessions } from '../../mcp/sessions.js';
 import * as schemas from './schemas.js';
 
 /** What the operations API reports about the running Codex (version and auth mode are known once it started). */
@@ -33,9 +32,8 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{
   pool: CodexRuntime;
   approvals: ApprovalCenter;
   audit: AuditLog;
-  sessions: McpSessions;
   info: CodexInfo;
-}> = async (app, { bridge, pool, approvals, audit, sessions, info }) => {
+}> = async (app, { bridge, pool, approvals, audit, info }) => {
   app.get('/status', { schema: schemas.status }, async () => {
     const processes = pool.status();
     const bridgeMb = Math.round(process.memoryUsage().rss / 104_857.6) / 10;
@@ -48,7 +46,8 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{
       processes,
       activeSessions: bridge.limiter.active,
       queueSize: bridge.limiter.queued,
-      mcpSessions: sessions.size,
+      // Stateless MCP endpoint: no sessions (the field stays for the readers of this schema).
+      mcpSessions: 0,
       pendingApprovals: approvals.list().length,
       memoryMb: { bridge: bridgeMb, codex: codexMb, total: Math.round((bridgeMb + codexMb) * 10) / 10 },
     };

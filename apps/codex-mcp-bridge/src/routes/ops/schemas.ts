@@ -25,7 +25,7 @@ export const status = {
       processes: Type.Array(ProcessSchema),
       activeSessions: Type.Integer({ description: 'turns running now' }),
       queueSize: Type.Integer({ description: 'calls waiting for a slot' }),
-      mcpSessions: Type.Integer(),
+      mcpSessions: Type.Integer({ description: 'always 0: the MCP endpoint is stateless (no sessions)' }),
       pendingApprovals: Type.Integer(),
       memoryMb: Type.Object({ bridge: Type.Number(), codex: Type.Number(), total: Type.Number() }),
     }),

@@ -1,8 +1,7 @@
 import type { Config } from '@techsapo/config';
 import type { RedisStore } from '@techsapo/redis';
-import { createService, redisPlugin, reportAccessRefused, type Service } from '@techsapo/service-kit';
+import { accessRefusedReporter, createService, redisPlugin, type Service } from '@techsapo/service-kit';
 import type { DestinationStream } from 'pino';
-import type { ReportRefusal } from './callers.js';
 import { SessionCipher } from './cipher.js';
 import { cacheRoutes } from './routes/cache/index.js';
 import { costRoutes } from './routes/costs/index.js';
@@ -49,13 +48,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     );
   }
   await app.register(redisPlugin, { config, store: deps.store });
-  // Not awaited: a refusal must answer as fast as an unknown id does, and a lost record must not fail it.
-  const reportRefusal: ReportRefusal = (refusal) => {
-    app.log.warn({ refusal }, "access refused: a user reached for another user's %s", refusal.resource);
-    reportAccessRefused(app.store, { service: SERVICE, ...refusal }).catch((err: unknown) => {
-      app.log.warn({ err, refusal }, 'could not record a refused access');
-    });
-  };
+  const reportRefusal = accessRefusedReporter(app.store, SERVICE, app.log);
   const sessions = new SessionRepository(app.store, cipher, reportRefusal);
   const defaultTtlSeconds = config.sessions.default_ttl_seconds;
   await app.register(sessionRoutes, { prefix: '/api/v1/sessions', sessions, defaultTtlSeconds, reportRefusal });

@@ -1,12 +1,8 @@
-import type { AccessRefusedEvent } from '@techsapo/contracts/events';
-import { ANONYMOUS } from '@techsapo/service-kit';
+import { type AccessRefusal, ANONYMOUS } from '@techsapo/service-kit';
 import { UserIdRequired, UserMismatch } from './errors.js';
 
-/** A caller reached for a thing another user owns. The caller is answered as for an unknown thing. */
-export type Refusal = Pick<AccessRefusedEvent, 'userId' | 'resource' | 'resourceId'>;
-
 /** Records a refusal (the `access.refused` event and audit record); never delays or fails the answer. */
-export type ReportRefusal = (refusal: Refusal) => void;
+export type ReportRefusal = (refusal: AccessRefusal) => void;
 
 /**
  * True when `caller` may act on what `owner` owns. A named user (forwarded behind the internal token) acts
@@ -18,7 +14,7 @@ export const mayAct = (caller: string, owner: string | null): boolean => caller 
 /** What `actingUser` checks: the field that names a user, what it is the owner of, and whom to tell. */
 export interface UserCheck {
   field: string;
-  resource: Refusal['resource'];
+  resource: AccessRefusal['resource'];
   report: ReportRefusal;
   required?: boolean;
 }

@@ -2,7 +2,7 @@ export type { Connection } from './connection.js';
 export { createStore } from './create-store.js';
 export { createStoreFromSettings, type RedisSettings, type StoreOptions } from './from-config.js';
 export { createRedisService, type RedisService, type RedisServiceOptions, utcDay } from './helpers.js';
-export { keys } from './keys.js';
+export { keys, STREAM_MAX_LEN } from './keys.js';
 export { createNodeRedisStore, type NodeRedisOptions } from './node-redis.js';
 export * from './store.js';
 export { createUpstashStore, type UpstashOptions } from './upstash.js';

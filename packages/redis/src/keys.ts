@@ -3,6 +3,7 @@
  * (`session:`, `cache:`, `cost:`), so its `session:*` / `cache:*` / `cost:*` counts keep their meaning.
  * Parts come from validated ids (no spaces or wildcards).
  */
+
 export const keys = {
   /** One session record. */
   session: (sessionId: string) => `session:${sessionId}`,
@@ -29,3 +30,6 @@ export const keys = {
   /** Capped audit stream of the bridge: tool calls, approval decisions, restarts, refused access. */
   audit: 'techsapo:audit',
 } as const;
+
+/** Entries kept (approximately: `XADD MAXLEN ~`) in each capped stream: `mcpRequests` and `audit`. */
+export const STREAM_MAX_LEN = 10_000;

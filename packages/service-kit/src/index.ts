@@ -1,4 +1,4 @@
-export { reportAccessRefused } from './access.js';
+export { type AccessRefusal, accessRefusedReporter, reportAccessRefused } from './access.js';
 export {
   ANONYMOUS,
   type InternalAuthOptions,

@@ -1,9 +1,6 @@
-import { keys, type RedisStore } from '@techsapo/redis';
+import { keys, type RedisStore, STREAM_MAX_LEN } from '@techsapo/redis';
 import type { FastifyBaseLogger } from 'fastify';
 import { maskDeep, type SecretMasker } from '../security/secrets.js';
-
-/** Entries kept in the audit stream. */
-export const AUDIT_STREAM_MAX_LEN = 10_000;
 
 /** Options of `AuditLog`. */
 export interface AuditLogOptions {
@@ -25,7 +22,7 @@ export class AuditLog {
     const masked = maskDeep(detail, mask);
     log.info({ audit: type, ...masked }, 'audit');
     store
-      .xAdd(keys.audit, { type, at: new Date().toISOString(), detail: JSON.stringify(masked) }, AUDIT_STREAM_MAX_LEN)
+      .xAdd(keys.audit, { type, at: new Date().toISOString(), detail: JSON.stringify(masked) }, STREAM_MAX_LEN)
       .catch((error: unknown) => log.warn({ err: error }, 'could not append to the audit stream'));
   }
 }

@@ -2,8 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Config } from '@techsapo/config';
 import { CHANNELS, type McpRequestCompletedEvent } from '@techsapo/contracts/events';
-import { createRedisService, keys, type RedisService, type RedisStore } from '@techsapo/redis';
-import { reportAccessRefused } from '@techsapo/service-kit';
+import { createRedisService, keys, type RedisService, type RedisStore, STREAM_MAX_LEN } from '@techsapo/redis';
+import { accessRefusedReporter } from '@techsapo/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
 import { AppServerExitedError, AppServerTimeoutError } from '../codex/app-server.js';
 import { type CodexRuntime, type TurnOptions, UnknownThreadError } from '../codex/runtime.js';
@@ -47,8 +47,6 @@ export interface BridgeEvents {
   call: [event: McpRequestCompletedEvent];
 }
 
-const STREAM_MAX_LEN = 10_000;
-
 /**
  * A turn identical calls of one user share. It runs while any of them still waits: it is cancelled only
  * when every caller has gone.
@@ -79,6 +77,8 @@ export class CodexBridge extends EventEmitter<BridgeEvents> {
     costUsd: 0,
   };
   private readonly redis: RedisService;
+  /** Reports a caller naming another user's thread (event for the perf-monitor, audit record). */
+  private readonly reportRefusal: ReturnType<typeof accessRefusedReporter>;
   /** Turns that identical calls may join, by user and question. */
   private readonly inflight = new Map<string, SharedTurn>();
   private readonly warnedModels = new Set<string>();
@@ -96,6 +96,7 @@ export class CodexBridge extends EventEmitter<BridgeEvents> {
     super();
     this.limiter = new Limiter(config.mcp.max_concurrent_sessions, config.mcp.max_queue_size);
     this.redis = createRedisService(store, { costRetentionDays: config.sessions.cost_retention_days });
+    this.reportRefusal = accessRefusedReporter(store, 'codex-mcp-bridge', log);
   }
 
   /** A fresh thread and its first turn (the `codex` tool). */
@@ -156,7 +157,7 @@ export class CodexBridge extends EventEmitter<BridgeEvents> {
     const started = performance.now();
     const thread = await this.pool.lookup(threadId);
     const owned = thread !== null && thread.owner === ctx.userId;
-    if (thread && !owned) this.refused(ctx.userId, threadId);
+    if (thread && !owned) this.reportRefusal({ userId: ctx.userId, resource: 'thread', resourceId: threadId });
     const model = owned ? thread.settings.model : this.config.codex.model;
     return this.finish('codex-reply', model, started, ctx, async () => {
       if (!owned) throw new UnknownThreadError(threadId);
@@ -165,17 +166,6 @@ export class CodexBridge extends EventEmitter<BridgeEvents> {
         ctx.signal,
       );
     });
-  }
-
-  /** Records that `userId` named a thread someone else owns (event for the perf-monitor, audit record). */
-  private refused(userId: string, threadId: string): void {
-    this.log.warn({ userId, threadId }, 'refused a thread another user owns');
-    reportAccessRefused(this.store, {
-      service: 'codex-mcp-bridge',
-      userId,
-      resource: 'thread',
-      resourceId: threadId,
-    }).catch((error: unknown) => this.log.warn({ err: error }, 'could not record a refused access in Redis'));
   }
 
   /** One turn, its progress masked on the way to the caller (text held back for masking is sent when it ends). */

@@ -1,3 +1,5 @@
+import { urlSecrets } from '../security/secrets.js';
+
 /**
  * What the app-servers may see of the bridge's environment. The bridge holds the services' secrets (Redis URL
  * with its password, session keys, API keys, the internal token); Codex runs whatever its model asks, sometimes
@@ -95,14 +97,7 @@ export function codexEnvironmentSecrets(env: Readonly<Record<string, string>>, c
   const named = configEnvNames(codexConfig).flatMap((name) => names(env[name]));
   const proxies = Object.values(env)
     .filter((value) => URL_CREDENTIALS.test(value))
-    .flatMap((value) => {
-      try {
-        const url = new URL(value);
-        return [url.password, decodeURIComponent(url.password)].filter(Boolean);
-      } catch {
-        return [];
-      }
-    });
+    .flatMap((value) => urlSecrets(value));
   return [...new Set([...named, ...proxies])];
 }
 

@@ -140,7 +140,7 @@ export function createSecretMasker(literals: readonly string[], options: { patte
 }
 
 /** The secret parts of a URL: its password, and the whole URL when `whole` (a webhook URL is its own credential). */
-function urlSecrets(url: string | undefined, whole = false): string[] {
+export function urlSecrets(url: string | undefined, whole = false): string[] {
   if (!url) return [];
   const found = whole ? [url] : [];
   try {

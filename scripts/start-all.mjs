@@ -19,6 +19,9 @@ if (apps.length === 0) {
 // The services read .env themselves; it is read here only to know whether Redis is configured at all.
 const dotenv = existsSync(`${root}.env`) ? parseEnv(readFileSync(`${root}.env`, 'utf8')) : {};
 const env = { ...process.env };
+// V8 sizes its heap against the machine's memory and keeps what it grew under load: a limit makes it
+// collect instead (BENCHMARKS.md, bridge memory). A NODE_OPTIONS of your own replaces it.
+env.NODE_OPTIONS ??= '--max-old-space-size=256';
 const configured = { ...dotenv, ...env };
 if (
   !configured.REDIS_URL &&

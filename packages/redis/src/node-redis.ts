@@ -13,6 +13,11 @@ export interface NodeRedisOptions {
    * command but never answers (frozen, stalled host) fails it with `RedisUnavailableError` within this time.
    */
   timeoutMs?: number;
+  /**
+   * Commands sent but not yet answered, at most (default 10 000). A frozen Redis answers nothing while the
+   * deadline abandons calls: beyond this, new calls fail at once instead of queueing in memory.
+   */
+  maxQueuedCommands?: number;
   /** Called with connection errors (they are also surfaced as `RedisUnavailableError` on commands). */
   onError?: (error: Error) => void;
 }
@@ -28,9 +33,10 @@ export function createNodeRedisStore(options: NodeRedisOptions): RedisStore {
     url: options.url,
     RESP: 2, // the reply shapes Upstash's REST API returns too
     disableOfflineQueue: true,
-    // Only counts until the command is written, but drops commands stuck behind a full socket, so a
-    // frozen Redis cannot grow the queue without bound. `withDeadline` counts the rest.
-    commandOptions: { timeout },
+    // `withDeadline` abandons calls a frozen Redis never answers; they stay queued until it wakes, so the
+    // queue is bounded. (node-redis's own command timeout is not used: it stops counting once a command
+    // is written, and arms an AbortSignal timer per command that fires even after the answer came.)
+    commandsQueueMaxLength: options.maxQueuedCommands ?? 10_000,
     socket: {
       connectTimeout: timeout,
       reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000),

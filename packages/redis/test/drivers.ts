@@ -9,6 +9,8 @@ export type Driver = (typeof DRIVERS)[number];
 /** Options of `open`: a deadline per call other than the drivers' default. */
 export interface OpenOptions {
   timeoutMs?: number;
+  /** node-redis only: commands waiting for an answer, at most. */
+  maxQueuedCommands?: number;
 }
 
 /** Starts a redis-server and the Upstash adapter for this file; `open(driver)` makes stores closed after all. */

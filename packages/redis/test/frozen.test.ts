@@ -133,3 +133,26 @@ describe.runIf(hasRedisServer()).each(DRIVERS)('RedisStore over %s when Redis is
     expect(await pending).toBeInstanceOf(RedisUnavailableError);
   });
 });
+
+describe.runIf(hasRedisServer())('node-redis when Redis is frozen', () => {
+  afterEach(async () => {
+    await env.redis().resume();
+  });
+
+  it('bounds the calls left waiting: beyond the limit new calls fail at once, and all work after SIGCONT', async () => {
+    const store = env.open('redis', { timeoutMs: TIMEOUT_MS, maxQueuedCommands: 5 });
+    await store.ping();
+    await env.redis().pause();
+    const abandoned = await Promise.all(Array.from({ length: 5 }, (_, i) => outcome(store.get(k(`a${i}`)))));
+    for (const result of abandoned) expect((result as Error).message).toContain(`within ${TIMEOUT_MS} ms`);
+    // The five abandoned GETs still wait for their answers: the queue is full, and a sixth call is refused.
+    const refused = await outcome(store.get(k('sixth')));
+    expect(refused).toBeInstanceOf(RedisUnavailableError);
+    expect((refused as Error).message).not.toContain('within');
+    await env.redis().resume();
+    await expect.poll(() => up(store), { timeout: 10_000, interval: 100 }).toBe('up');
+    const key = k('after');
+    await store.set(key, 'v');
+    expect(await store.get(key)).toBe('v');
+  });
+});

@@ -2,6 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
@@ -104,22 +105,22 @@ export const cpuMicros = (pid) => {
 export const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 // ---- MCP ------------------------------------------------------------------------------------------------
-/** An MCP client on a new session; `end()` closes the session (DELETE), `drop()` just goes away. */
+/** An SDK v2 client: MCP 2026-07-28, stateless (no session); `end()` closes it. */
+export async function modernClient(baseUrl) {
+  const client = new ModernClient({ name: 'bridge-bench', version: '1.0.0' });
+  await client.connect(
+    new ModernTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: { 'x-techsapo-user': 'bench' } } }),
+  );
+  return Object.assign(client, { end: () => client.close() });
+}
+/** An SDK v1 client (2025-11-25: initialize, then stateless calls); `end()` closes it. */
 export async function mcpClient(baseUrl) {
   const client = new Client({ name: 'bridge-bench', version: '1.0.0' });
   const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), {
     requestInit: { headers: { 'x-techsapo-user': 'bench' } },
   });
   await client.connect(transport);
-  return Object.assign(client, {
-    sessionId: transport.sessionId,
-    protocolVersion: transport.protocolVersion,
-    end: async () => {
-      await transport.terminateSession().catch(() => {});
-      await client.close();
-    },
-    drop: () => client.close(),
-  });
+  return Object.assign(client, { end: () => client.close() });
 }
 /** Calls a tool and returns its structuredContent; a tool error throws. */
 export async function call(client, name, args) {

@@ -1,22 +1,27 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { createMcpHandler } from '@modelcontextprotocol/server';
+import { createMcpHandler, type McpServer } from '@modelcontextprotocol/server';
 import type { Config } from '@techsapo/config';
 import type { RedisStore } from '@techsapo/redis';
 import { createService, redisPlugin, type Service, userFromHeaders } from '@techsapo/service-kit';
 import type { DestinationStream } from 'pino';
 import { ApprovalCenter } from './bridge/approvals.js';
+import { ThreadAskers } from './bridge/askers.js';
 import { AuditLog } from './bridge/audit.js';
 import { CodexBridge } from './bridge/bridge.js';
+import { ReplicaRegistry } from './bridge/replicas.js';
 import { bridgeTools, type Workspaces, workspacesOf } from './bridge/settings.js';
 import { redisThreadDirectory } from './bridge/thread-directory.js';
 import { configArgs, resolveCodexBinary } from './codex/binary.js';
 import { codexEnvironment, codexEnvironmentSecrets, withCommandEnvironment } from './codex/environment.js';
 import { CodexPool, type PoolOptions } from './codex/pool.js';
 import type { CodexRuntime } from './codex/runtime.js';
-import { LegacyCancellations } from './mcp/cancellations.js';
+import { CancellationRelay, LegacyCancellations } from './mcp/cancellations.js';
 import { mcpServerFactory } from './mcp/server.js';
+import { RedisTaskStore } from './mcp/task-store.js';
+import { CodexTasks } from './mcp/tasks.js';
 import { registerBridgeMetrics } from './metrics.js';
 import { mcpRoutes } from './routes/mcp/index.js';
 import { opsRoutes } from './routes/ops/index.js';
@@ -27,6 +32,12 @@ export const VERSION = '0.1.0';
 
 /** Threads are resumable this long after their last start (their settings stay in Redis). */
 const THREAD_RETENTION_MS = 30 * 86_400_000;
+
+/** A task's result is kept at least this long after its turn's deadline (`session_timeout_ms`). */
+const TASK_RESULT_RETENTION_MS = 3_600_000;
+
+/** A holder replica that does not accept a forwarded call's connection this fast is treated as unreachable. */
+const FORWARD_CONNECT_TIMEOUT_MS = 2000;
 
 /** Everything a runtime needs but the binary to run, which `CodexPool` adds. */
 export type RuntimeOptions = Omit<PoolOptions, 'bin'>;
@@ -42,6 +53,8 @@ export interface AppDeps {
    * closed with it), or a runtime the caller owns and closes. Default: a `CodexPool` of the configured binary.
    */
   pool?: CodexRuntime | ((options: RuntimeOptions) => CodexRuntime);
+  /** Adds to every MCP server the endpoint makes (the benchmark's echo tool: the SDK's floor on the same mount). */
+  extendMcp?: (server: McpServer) => void;
 }
 
 /** Raised when the bridge must not start as configured (no Codex, no auth). */
@@ -94,7 +107,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   await app.register(redisPlugin, { config, store: deps.store });
 
   const audit = new AuditLog({ enabled: config.security.audit_logging, store: app.store, log: app.log, mask });
+  // The callers of running task turns, to whom manual approvals are also put.
+  const askers = new ThreadAskers();
   const approvals = new ApprovalCenter({
+    askerFor: (threadId) => askers.askerFor(threadId),
     policy: config.security.approval_workflows,
     riskAssessment: config.security.risk_assessment,
     isCi: config.env.ci,
@@ -104,13 +120,27 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     onDecision: (record) => audit.record('approval', { ...record }),
     log: app.log,
   });
+  // Each start is a new replica: threads it held before a restart are resumed from its own disk or from Redis.
+  const replicaId = randomUUID();
+  const port = deps.port ?? config.server.codex_mcp_bridge_port;
+  const advertiseUrl = config.mcp.advertise_url ?? `http://127.0.0.1:${port}`;
+  const directory = redisThreadDirectory(app.store, THREAD_RETENTION_MS);
+  const replicas = new ReplicaRegistry(app.store, {
+    id: replicaId,
+    url: advertiseUrl,
+    heartbeatMs: config.mcp.replica_heartbeat_ms,
+    log: app.log,
+  });
   const runtimeOptions: RuntimeOptions = {
     size: config.performance.max_processes,
     args: configArgs(withCommandEnvironment(config.codex.config, codexEnv)),
     env: codexEnv,
     requestTimeoutMs: config.performance.initial_response_timeout,
     serverRequests: approvals,
-    directory: redisThreadDirectory(app.store, THREAD_RETENTION_MS),
+    directory,
+    replicaId,
+    codexHome,
+    maxSharedRolloutBytes: config.mcp.shared_rollout_max_bytes,
     idleThreadMs: config.mcp.thread_idle_timeout_ms,
     maxThreadsPerProcess: config.performance.connection_pool_size,
     log: app.log,
@@ -124,26 +154,55 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   pool.on('notification', (method, params) => approvals.observe(method, params));
   pool.on('restart', (index, reason) => audit.record('restart', { process: index, reason }));
 
-  const bridge = new CodexBridge(config, pool, app.store, app.log, mask);
+  const bridge = new CodexBridge(config, pool, app.store, app.log, mask, askers);
+  const taskStore = new RedisTaskStore(app.store, {
+    ttlMs: config.mcp.session_timeout_ms + TASK_RESULT_RETENTION_MS,
+    pollIntervalMs: 1000,
+  });
+  const tasks = new CodexTasks(taskStore, app.log);
   // The forwarded user is believed only behind the internal token (checked for every /mcp request).
   const trustUserHeader = config.env.internal_api_token !== undefined;
   const tools = bridgeTools(config, bridge, workspaces);
   // Stateless: 2026-07-28 requests and 2025-era ones (initialize, then calls without a session) are each
   // answered by a fresh server from the same factory, so nothing MCP needs lives in this process.
   const cancellations = new LegacyCancellations();
+  const relay = new CancellationRelay({ local: cancellations, store: app.store, replicaId, log: app.log });
+  const factory = mcpServerFactory(
+    tools,
+    VERSION,
+    (headers) => userFromHeaders(headers, trustUserHeader),
+    cancellations,
+    tasks,
+  );
+  const { extendMcp } = deps;
   const mcp = createMcpHandler(
-    mcpServerFactory(tools, VERSION, (headers) => userFromHeaders(headers, trustUserHeader), cancellations),
+    extendMcp
+      ? () => {
+          const server = factory();
+          extendMcp(server);
+          return server;
+        }
+      : factory,
     { legacy: 'stateless', onerror: (error) => app.log.debug({ err: error }, 'MCP request refused') },
   );
   registerBridgeMetrics(app, { bridge, pool });
 
   await app.register(mcpRoutes, {
     handler: mcp,
-    allowedHosts: config.mcp.allowed_hosts.length
-      ? [...config.mcp.allowed_hosts]
-      : ['127.0.0.1', 'localhost', '[::1]'].map((h) => `${h}:${deps.port ?? config.server.codex_mcp_bridge_port}`),
+    // Forwarded calls name this replica as other replicas reach it.
+    allowedHosts: [
+      ...(config.mcp.allowed_hosts.length
+        ? config.mcp.allowed_hosts
+        : ['127.0.0.1', 'localhost', '[::1]'].map((h) => `${h}:${port}`)),
+      new URL(advertiseUrl).host,
+    ],
     allowedOrigins: [...config.mcp.allowed_origins],
-    cancellations,
+    cancellations: relay,
+    forwarding: {
+      replicaId,
+      connectTimeoutMs: FORWARD_CONNECT_TIMEOUT_MS,
+      holderOf: (threadId, userId) => replicas.holderOf(directory, threadId, userId),
+    },
   });
   await app.register(opsRoutes, {
     prefix: '/api/v1/mcp',
@@ -168,9 +227,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
       lifecycle.version = await pool.version();
       mkdirSync(codexHome, { recursive: true });
       lifecycle.authMode = await startRuntime(pool, codexHome);
+      await relay.start();
+      await tasks.listen();
+      // Last: other replicas forward calls here only once it can run them.
+      await replicas.start();
     } catch (error) {
       // A bridge that cannot start leaves no Codex process behind, even if nobody closes the app.
       if (owned) await pool.close();
+      await relay.stop().catch(() => {});
       throw error instanceof StartupError ? error : new StartupError(messageOf(error));
     }
     lifecycle.started = true;
@@ -187,7 +251,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   // MCP streams stay open while a client is connected: end them before the server waits for its connections.
   app.addHook('preClose', async () => {
     lifecycle.stopping = true;
+    // First, so that other replicas stop forwarding here while this one drains.
+    await replicas.stop().catch((error: unknown) => app.log.warn({ err: error }, 'could not deregister this replica'));
+    await relay.stop().catch(() => {});
     approvals.close();
+    await tasks.close();
     await mcp.close();
   });
   // A runtime handed in is closed by whoever made it.

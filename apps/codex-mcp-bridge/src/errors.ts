@@ -9,11 +9,13 @@ export const ApprovalNotFound = createError<[string]>(
 
 /**
  * Why a tool call failed, as the `error` of its `mcp.request.completed` event and in metrics. The caller
- * reads the message; an unknown thread and another user's thread are both `UNKNOWN_THREAD`.
+ * reads the message; an unknown thread and another user's thread are both `UNKNOWN_THREAD`. `THREAD_LOST`: the
+ * caller's thread ran on a replica that is gone and its history was not shared (none stored, or over the cap).
  */
 export const TOOL_ERROR_CODES = [
   'BAD_ARGUMENTS',
   'UNKNOWN_THREAD',
+  'THREAD_LOST',
   'OVERLOADED',
   'CANCELLED',
   'TIMEOUT',

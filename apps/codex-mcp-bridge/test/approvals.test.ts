@@ -5,7 +5,7 @@ import type { FakeModelRequest } from '@techsapo/testing';
 import { describe, expect, it } from 'vitest';
 import { ApprovalCenter, type ApprovalRecord } from '../src/bridge/approvals.js';
 import { createSecretMasker } from '../src/security/secrets.js';
-import { getJson, textOf, useBridge } from './harness.js';
+import { getJson, mcpRequest, textOf, useBridge } from './harness.js';
 
 const env = useBridge();
 
@@ -119,6 +119,40 @@ describe('risk-based approvals', () => {
     });
     expect(again.status).toBe(404);
     expect(((await again.json()) as { error: { code: string } }).error.code).toBe('APPROVAL_NOT_FOUND');
+  });
+
+  it('under CI, also puts the approval to a task caller: accepted with tasks/update, the command runs', async () => {
+    const bridge = await env.start('[mcp]\nenable_response_caching = false\n', { env: { CI: 'true' } });
+    runThenReport('touch asked.txt');
+    const call = await mcpRequest(bridge.url, bridge.headers, 'tools/call', {
+      name: 'codex',
+      arguments: { prompt: 'make a file', ...writable },
+    });
+    expect(call.result).toMatchObject({ resultType: 'task', status: 'working' });
+    const taskId: string = call.result.taskId;
+    const task = async () => (await mcpRequest(bridge.url, bridge.headers, 'tasks/get', { taskId })).result;
+    await expect.poll(async () => (await task()).status, { timeout: 20_000 }).toBe('input_required');
+    const [[key, request]] = Object.entries((await task()).inputRequests) as [[string, any]];
+    expect(request).toMatchObject({ method: 'elicitation/create', params: { mode: 'form' } });
+    expect(request.params.message).toContain('touch asked.txt');
+    expect(request.params.message).toContain(bridge.workspace);
+    await mcpRequest(bridge.url, bridge.headers, 'tasks/update', {
+      taskId,
+      inputResponses: { [key]: { action: 'accept' } },
+    });
+    await expect.poll(async () => (await task()).status, { timeout: 20_000 }).toBe('completed');
+    const done = await task();
+    expect(done.result.isError).toBeFalsy();
+    expect(textOf(done.result)).toMatch(/^reported:/);
+    expect(existsSync(join(bridge.workspace, 'asked.txt'))).toBe(true);
+    expect(await getJson(`${bridge.url}/api/v1/mcp/approvals`)).toEqual([]);
+    expect(await auditDecisions()).toContainEqual(
+      expect.objectContaining({
+        summary: expect.stringContaining('touch asked.txt'),
+        decision: 'accept',
+        by: 'client',
+      }),
+    );
   });
 
   it('declines a pending approval at its deadline, so the turn never hangs', async () => {

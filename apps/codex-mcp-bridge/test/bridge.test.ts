@@ -215,6 +215,31 @@ describe('buildApp', () => {
     expect(pool.closed).toBe(false);
   });
 
+  it('adds what extendMcp registers to every MCP server of the endpoint', async () => {
+    const app = await buildApp(configWith(), {
+      store,
+      pool: new FakePool(),
+      port: 4999,
+      extendMcp: (server) =>
+        server.registerTool('echo', { description: 'Echoes.' }, async () => ({
+          content: [{ type: 'text', text: 'hi' }],
+        })),
+    });
+    const answer = await app.inject({
+      method: 'POST',
+      url: '/mcp',
+      headers: {
+        host: '127.0.0.1:4999',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-11-25',
+      },
+      payload: { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} },
+    });
+    expect(answer.body).toContain('"name":"echo"');
+    expect(answer.body).toContain('"name":"codex-reply"');
+    await app.close();
+  });
+
   it('fails to become ready when Codex is not logged in, and closes the runtime it made', async () => {
     const pool = new FakePool();
     pool.accountInfo = { account: null, requiresOpenaiAuth: true };

@@ -5,6 +5,7 @@ import {
   type CodexRuntime,
   type ProcessStatus,
   type RuntimeEvents,
+  type ServerRequestHandler,
   type ThreadRecord,
   type TurnOptions,
   UnknownThreadError,
@@ -19,6 +20,10 @@ export interface ScriptedTurn {
   usage?: Partial<Usage>;
   /** The turn takes this long (it can be interrupted meanwhile). */
   delayMs?: number;
+  /** The turn runs until this settles (it can be interrupted meanwhile). */
+  until?: Promise<unknown>;
+  /** The turn first asks for approval to run this command (through `serverRequests`), as Codex does. */
+  approve?: string;
 }
 
 /**
@@ -32,6 +37,10 @@ export class FakePool extends EventEmitter<RuntimeEvents> implements CodexRuntim
   /** Every turn that started, in order, and how it ended ('running' until then). */
   readonly turns: { threadId: string; prompt: string; end: TurnResult['status'] | 'running' }[] = [];
   readonly threads = new Map<string, ThreadRecord>();
+  /** Answers the turns' approval requests (the bridge's ApprovalCenter, when the bridge built this pool). */
+  serverRequests: ServerRequestHandler | undefined;
+  /** The approval requests turns sent and the decisions they got, in order. */
+  readonly approvals: { threadId: string; command: string; decision: unknown }[] = [];
   private readonly script: ScriptedTurn[] = [];
   private nextId = 1;
 
@@ -114,7 +123,21 @@ export class FakePool extends EventEmitter<RuntimeEvents> implements CodexRuntim
     if (options.signal?.aborted) onAbort();
     try {
       options.onProgress?.({ kind: 'status', message: 'thinking' });
-      await sleep(scripted.delayMs ?? 0, undefined, { signal: interrupted.signal });
+      if (scripted.approve !== undefined && this.serverRequests) {
+        const cwd = this.cwdOf(threadId);
+        const params = { threadId, turnId: `turn-${this.turns.length}`, command: scripted.approve, cwd };
+        const answer = await this.serverRequests.handle('item/commandExecution/requestApproval', params, cwd);
+        this.approvals.push({
+          threadId,
+          command: scripted.approve,
+          decision: (answer as { decision: unknown }).decision,
+        });
+      }
+      const stopped = new Promise((_, reject) => interrupted.signal.addEventListener('abort', reject, { once: true }));
+      await Promise.race([
+        scripted.until ?? sleep(scripted.delayMs ?? 0, undefined, { signal: interrupted.signal }),
+        stopped,
+      ]);
       return result(scripted.status ?? 'completed', scripted.error);
     } catch {
       return result('interrupted', String(interrupted.signal.reason));

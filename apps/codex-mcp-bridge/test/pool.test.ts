@@ -33,7 +33,13 @@ function startPool(options: { size: number; healthyAfterMs: number }): CodexPool
     directory: {
       save: async (id, thread) => void threads.set(id, thread),
       load: async (id) => threads.get(id) ?? null,
+      hold: async () => {},
+      saveRollout: async () => {},
+      loadRollout: async () => null,
     },
+    replicaId: 'pool-test',
+    codexHome,
+    maxSharedRolloutBytes: 0,
     idleThreadMs: 60_000,
     maxThreadsPerProcess: 10,
     log: pino({ level: 'silent' }),

@@ -20,6 +20,8 @@ const SURFACE = {
     'thread/start',
     'thread/resume',
     'thread/unsubscribe',
+    'thread/archive',
+    'thread/unarchive',
     'turn/start',
     'turn/interrupt',
   ],

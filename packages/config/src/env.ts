@@ -37,6 +37,10 @@ const NAMED: readonly EnvBinding[] = [
   { name: 'CODEX_MCP_BRIDGE_URL', path: ['monitoring', 'bridge_url'] },
   { name: 'CODEX_HOME', path: ['env', 'codex_home'] },
   { name: 'CODEX_BIN', path: ['env', 'codex_bin'] },
+  { name: 'SESSION_SERVICE_URL', path: ['gateway', 'session_service_url'] },
+  { name: 'PERF_MONITOR_URL', path: ['gateway', 'perf_monitor_url'] },
+  { name: 'TECHSAPO_ADMIN_API_KEY', path: ['env', 'admin_api_key'] },
+  { name: 'METRICS_TOKEN', path: ['env', 'metrics_token'] },
 ];
 
 /** Tables whose keys are the user's (Codex overrides, model prices): set in the file only, never per key from env. */

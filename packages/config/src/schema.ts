@@ -55,6 +55,12 @@ export const McpSectionSchema = Type.Object(
     allowed_hosts: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     /** Origin headers /mcp accepts when a browser sends one; empty: none but same-host. */
     allowed_origins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    /** Base URL other bridge replicas reach this one at (forwarded `codex-reply` calls); unset: `http://127.0.0.1:<port>`. */
+    advertise_url: Type.Optional(Type.String({ pattern: '^https?://[^/]+/?$' })),
+    /** A replica refreshes its registration this often; after three periods without one, others take its threads over. */
+    replica_heartbeat_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
+    /** A thread's history (rollout) is copied to Redis after each turn up to this size; a larger one cannot move to another replica. */
+    shared_rollout_max_bytes: Type.Integer({ minimum: 0, default: 16_777_216 }),
   },
   strict,
 );
@@ -160,6 +166,25 @@ export const ServerSectionSchema = Type.Object(
   strict,
 );
 
+/** `[gateway]`: the public API on `gateway_port`: where it finds the services, and its rate limits per API key. */
+export const GatewaySectionSchema = Type.Object(
+  {
+    /** Base URL of the session-service; unset: `http://127.0.0.1:<session_service_port>`. */
+    session_service_url: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** Base URL of the perf-monitor; unset: `http://127.0.0.1:<perf_monitor_port>`. */
+    perf_monitor_url: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** A call to a service not answered within this time fails with 503 SERVICE_UNAVAILABLE. */
+    upstream_timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+    /** Length of a rate-limit window; each key's count starts again after it (shared by replicas in Redis). */
+    rate_limit_window_ms: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 }),
+    /** Requests a `user` key may make per window. */
+    rate_limit_user_max: Type.Integer({ minimum: 1, default: 300 }),
+    /** Requests an `admin` key may make per window. */
+    rate_limit_admin_max: Type.Integer({ minimum: 1, default: 1200 }),
+  },
+  strict,
+);
+
 /** `[sessions]`: session defaults of the session-service. */
 export const SessionsSectionSchema = Type.Object(
   {
@@ -191,6 +216,10 @@ export const EnvOnlySchema = Type.Object(
     alert_webhook_url: Type.Optional(Type.String({ pattern: '^https?://' })),
     codex_home: Type.Optional(Type.String({ minLength: 1 })),
     codex_bin: Type.Optional(Type.String({ minLength: 1 })),
+    /** An admin API key of the gateway that lives outside Redis (`TECHSAPO_ADMIN_API_KEY`, at least 32 characters). */
+    admin_api_key: Type.Optional(Type.String({ minLength: 32 })),
+    /** Bearer token that `/metrics` of the gateway needs from any address but loopback (`METRICS_TOKEN`). */
+    metrics_token: Type.Optional(Type.String({ minLength: 16 })),
   },
   strict,
 );
@@ -207,6 +236,7 @@ export const FileConfigSchema = Type.Object(
     budget: BudgetSectionSchema,
     server: ServerSectionSchema,
     sessions: SessionsSectionSchema,
+    gateway: GatewaySectionSchema,
     /** `[pricing."<model>"]`: what a model costs, for cost tracking. Models not listed cost 0 (with a warning). */
     pricing: Type.Record(Type.String(), ModelPriceSchema, {
       default: {

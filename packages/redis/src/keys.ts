@@ -17,8 +17,18 @@ export const keys = {
   cost: (userId: string, period: string) => `cost:${userId}:${period}`,
   /** Settings of a Codex thread, so any bridge process can resume it. */
   codexThread: (threadId: string) => `codex:thread:${threadId}`,
+  /** A Codex thread's history (its rollout file, gzipped), so another bridge replica can resume it. */
+  codexRollout: (threadId: string) => `codex:rollout:${threadId}`,
+  /** A live bridge replica (`{url}`), expiring unless its heartbeat refreshes it. */
+  bridgeReplica: (replicaId: string) => `bridge:replica:${replicaId}`,
+  /** Channel of 2025-era `notifications/cancelled` that reached a replica not running the call. */
+  mcpCancellations: 'techsapo:mcp:cancellations',
   /** A user's cached Codex answer, by hash of everything that shapes it. The cache API cannot name it. */
   codexAnswer: (userId: string, hash: string) => `cache:codex:${userId}:${hash}`,
+  /** A Codex MCP task (Tasks extension): owner, status, pending questions, result. Expires with the task. */
+  codexTask: (taskId: string) => `codex:task:${taskId}`,
+  /** Channel on which any bridge replica tells the one running a task to cancel it or takes it an answer. */
+  codexTaskSignals: 'techsapo:codex:task-signals',
   /** Capped stream of `mcp.request.completed` events, read by the perf-monitor. */
   mcpRequests: 'techsapo:mcp:requests',
   /** The perf-monitor's samples: sorted set scored by the end of each interval (ms). */
@@ -29,6 +39,16 @@ export const keys = {
   perfMonthCost: (month: string) => `perf:cost:${month}`,
   /** Capped audit stream of the bridge: tool calls, approval decisions, restarts, refused access. */
   audit: 'techsapo:audit',
+  /** A gateway API key, by the SHA-256 (hex) of the key itself: a hash of its id, owner, scopes and times. */
+  apiKey: (keyHash: string) => `apikey:${keyHash}`,
+  /** The hash under which API key `id` is stored (ids are `ak_` + hex). */
+  apiKeyById: (id: string) => `apikey:id:${id}`,
+  /** Sorted set of every API key id, scored by creation time (ms): the listing index. */
+  apiKeys: 'apikeys',
+  /** Held (briefly) by the gateway replica that mints the first admin key, so that only one does. */
+  apiKeyBootstrap: 'apikeys:bootstrap',
+  /** Prefix of the gateway's rate-limit counters (`@fastify/rate-limit` appends route and key id). */
+  rateLimitPrefix: 'ratelimit:',
 } as const;
 
 /** Entries kept (approximately: `XADD MAXLEN ~`) in each capped stream: `mcpRequests` and `audit`. */

@@ -48,6 +48,20 @@ export interface ServiceOptions {
   healthTimeoutMs?: number;
   /** Where logs go (default stdout); tests pass a stream to read them. */
   logStream?: DestinationStream;
+  /** Dependencies `/health` reports without answering 503 when they are down (a service that can do without them). */
+  optionalHealthChecks?: Record<string, HealthCheck>;
+  /**
+   * False for a service that authenticates its callers itself (the gateway, with API keys): the internal token
+   * is then not asked for and `x-techsapo-user` is never believed; the cross-site guard stays. Default true.
+   */
+  internalAuth?: boolean;
+  /** Where the OpenAPI UI is served; the document is at `<docsPrefix>/json` (default `/docs`). */
+  docsPrefix?: string;
+  /** Security schemes for the OpenAPI document (`components.securitySchemes`) and the default `security`. */
+  openapiSecurity?: {
+    schemes: Record<string, Record<string, unknown>>;
+    security: Record<string, string[]>[];
+  };
 }
 
 /** Default metrics dropped from /metrics (see where they are removed). */
@@ -77,7 +91,7 @@ const HealthSchema = Type.Object({
  * shape (for HTTP parser errors too), TypeBox validation, body limit, JSON bodies nested at most
  * `MAX_JSON_DEPTH` levels, the internal token and cross-site guard (`internalAuthPlugin`,
  * `request.userId`), `GET /health`, `GET /ping`, `GET /metrics` (Prometheus, `techsapo_` prefix) and
- * OpenAPI 3 at `/docs/json` (UI at `/docs`). It never listens: see `runService`.
+ * OpenAPI 3 at `/docs/json` (UI at `/docs`; or under `docsPrefix`). It never listens: see `runService`.
  */
 export async function createService(options: ServiceOptions): Promise<Service> {
   const { config, name, version } = options;
@@ -106,7 +120,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   });
   app.addSchema(ErrorBodySchema);
   await app.register(internalAuthPlugin, {
-    token: config.env.internal_api_token,
+    token: options.internalAuth === false ? undefined : config.env.internal_api_token,
     allowedOrigins: config.mcp.allowed_origins,
   });
 
@@ -118,9 +132,16 @@ export async function createService(options: ServiceOptions): Promise<Service> {
         version,
         ...(options.description ? { description: options.description } : {}),
       },
+      ...(options.openapiSecurity
+        ? {
+            // biome-ignore lint/suspicious/noExplicitAny: swagger's security scheme type is a deep union
+            components: { securitySchemes: options.openapiSecurity.schemes as any },
+            security: options.openapiSecurity.security,
+          }
+        : {}),
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: options.docsPrefix ?? '/docs' });
 
   if (config.server.enable_prometheus_metrics) {
     await app.register(metricsPlugin, {
@@ -141,20 +162,23 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   }
 
   const started = Date.now();
-  const checks = options.healthChecks ?? {};
+  const checks = { ...options.healthChecks, ...options.optionalHealthChecks };
+  const optional = new Set(Object.keys(options.optionalHealthChecks ?? {}));
   const timeoutMs = options.healthTimeoutMs ?? 2000;
   app.get(
     '/health',
     {
       schema: {
+        operationId: 'getHealth',
         description: 'Liveness and dependencies; 503 when a dependency is down',
+        security: [],
         response: { 200: HealthSchema, 503: HealthSchema },
       },
       logLevel: 'warn',
     },
     async (_request, reply) => {
       const results = await runChecks(checks, timeoutMs);
-      const ok = Object.values(results).every((r) => r.status === 'ok');
+      const ok = Object.entries(results).every(([check, r]) => r.status === 'ok' || optional.has(check));
       return reply.code(ok ? 200 : 503).send({
         status: ok ? 'ok' : 'unavailable',
         service: name,
@@ -168,7 +192,9 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     '/ping',
     {
       schema: {
+        operationId: 'ping',
         description: 'Answers without touching any dependency',
+        security: [],
         response: { 200: Type.Object({ pong: Type.Boolean(), service: Type.String() }) },
       },
       logLevel: 'warn',

@@ -9,9 +9,14 @@ afterEach(async () => {
   await app?.close();
 });
 
-async function build(env: Record<string, string> = {}): Promise<Service> {
+async function build(env: Record<string, string> = {}, internalAuth?: boolean): Promise<Service> {
   const config = loadConfig({ env: { LOG_LEVEL: 'silent', ...env }, dotenv: false });
-  app = await createService({ name: 'test-service', version: '1.0.0', config });
+  app = await createService({
+    name: 'test-service',
+    version: '1.0.0',
+    config,
+    ...(internalAuth === false ? { internalAuth } : {}),
+  });
   app.get('/whoami', async (request) => ({ userId: request.userId }));
   app.post('/restart', async (request) => ({ restartedBy: request.userId }));
   return app;
@@ -48,6 +53,21 @@ describe('internal token', () => {
       headers: { authorization: `Bearer ${TOKEN}`, 'x-techsapo-user': 'a b*' },
     });
     expect(odd.json()).toEqual({ userId: 'anonymous' });
+  });
+
+  it('is neither asked for nor believed by a service that authenticates callers itself (internalAuth: false)', async () => {
+    await build({ INTERNAL_API_TOKEN: TOKEN }, false);
+    const res = await app.inject({ url: '/whoami', headers: { 'x-techsapo-user': 'alice' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ userId: 'anonymous' });
+    const withToken = await app.inject({
+      url: '/whoami',
+      headers: { authorization: `Bearer ${TOKEN}`, 'x-techsapo-user': 'alice' },
+    });
+    expect(withToken.json()).toEqual({ userId: 'anonymous' });
+    // The cross-site guard stays.
+    const foreign = await app.inject({ method: 'POST', url: '/restart', headers: { origin: 'https://evil.example' } });
+    expect(foreign.statusCode).toBe(403);
   });
 
   it('leaves local development open, with every caller anonymous', async () => {

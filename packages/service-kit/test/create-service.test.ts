@@ -88,6 +88,31 @@ describe('createService', () => {
     });
   });
 
+  it('reports optional dependencies in /health without answering 503 for them', async () => {
+    await build({
+      healthChecks: { redis: async () => {} },
+      optionalHealthChecks: { bridge: () => Promise.reject(new Error('refused')) },
+    });
+    const health = await app.inject('/health');
+    expect(health.statusCode).toBe(200);
+    expect(health.json().checks).toMatchObject({
+      redis: { status: 'ok' },
+      bridge: { status: 'down', error: 'refused' },
+    });
+  });
+
+  it('serves the OpenAPI document under docsPrefix, with the security schemes it is given', async () => {
+    await build({
+      docsPrefix: '/api/docs',
+      openapiSecurity: { schemes: { bearerAuth: { type: 'http', scheme: 'bearer' } }, security: [{ bearerAuth: [] }] },
+    });
+    expect((await app.inject('/docs/json')).statusCode).toBe(404);
+    const doc = (await app.inject('/api/docs/json')).json();
+    expect(doc.components.securitySchemes).toEqual({ bearerAuth: { type: 'http', scheme: 'bearer' } });
+    expect(doc.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths['/health'].get).toMatchObject({ operationId: 'getHealth', security: [] });
+  });
+
   it('validates bodies strictly and names the field', async () => {
     await build();
     const cases: [unknown, string][] = [

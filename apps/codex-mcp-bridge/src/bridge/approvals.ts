@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ServerRequestHandler } from '../codex/runtime.js';
 import { type ApprovalPolicy, type Assessment, assessCommand, assessFileChanges, decide } from '../security/risk.js';
 import { maskSecrets, type SecretMasker } from '../security/secrets.js';
+import type { ApprovalQuestion, Ask } from './askers.js';
 
 /** An approval waiting for a person (`GET /api/v1/mcp/approvals`). */
 export interface PendingApproval {
@@ -27,7 +28,8 @@ export interface ApprovalRecord {
   risk: Assessment['risk'];
   reasons: string[];
   decision: 'accept' | 'decline';
-  by: 'policy' | 'operator' | 'deadline' | 'shutdown';
+  /** `client`: the caller whose turn asked, through its MCP client. */
+  by: 'policy' | 'operator' | 'client' | 'deadline' | 'shutdown';
 }
 
 /** Options of `ApprovalCenter`. */
@@ -43,6 +45,8 @@ export interface ApprovalOptions {
   /** Masks summaries (listed, logged, audited); default `maskSecrets`. */
   mask?: SecretMasker | undefined;
   onDecision: (record: ApprovalRecord) => void;
+  /** The caller of the turn running on a thread, when it can be asked (task calls): manual approvals are put to it too. */
+  askerFor?: ((threadId: string) => Ask | undefined) | undefined;
   log: FastifyBaseLogger;
 }
 
@@ -51,7 +55,8 @@ type FileChange = { path: string; kind: { type: 'add' | 'delete' | 'update'; mov
 /**
  * Answers Codex's approval requests: classifies each command or file change by risk, decides per
  * `[security.approval_workflows]`, and parks what needs a person in a queue with a deadline after which it
- * is declined, so a turn never hangs.
+ * is declined, so a turn never hangs. Such an approval is also put to the caller of the turn when it can be
+ * asked; the first answer (caller or operator) wins.
  */
 export class ApprovalCenter implements ServerRequestHandler {
   private readonly pending = new Map<
@@ -132,26 +137,35 @@ export class ApprovalCenter implements ServerRequestHandler {
 
     const id = randomUUID();
     const now = Date.now();
+    const asked = new AbortController();
     return new Promise((resolve) => {
       const timer = setTimeout(() => settle('decline', 'deadline'), this.options.timeoutMs);
       const settle = (decision: 'accept' | 'decline', by: ApprovalRecord['by']): void => {
         if (!this.pending.delete(id)) return;
         clearTimeout(timer);
+        asked.abort();
         resolve(record(decision, by));
       };
-      this.pending.set(id, {
+      const approval: PendingApproval = {
         id,
         threadId,
         turnId: String(params.turnId ?? ''),
         kind,
         summary,
-        cwd: params.cwd === undefined || params.cwd === null ? null : String(params.cwd),
+        cwd: params.cwd === undefined || params.cwd === null ? null : this.mask(String(params.cwd)),
         risk: assessment.risk,
-        reasons: assessment.reasons,
+        reasons: assessment.reasons.map((reason) => this.mask(reason)),
         createdAt: new Date(now).toISOString(),
         deadline: new Date(now + this.options.timeoutMs).toISOString(),
-        settle,
-      });
+      };
+      this.pending.set(id, { ...approval, settle });
+      const ask = this.options.askerFor?.(threadId);
+      if (ask) {
+        ask(questionOf(approval), asked.signal).then(
+          (answer) => answer && settle(answer, 'client'),
+          (error: unknown) => this.options.log.warn({ err: error }, 'could not put an approval to the caller'),
+        );
+      }
     });
   }
 
@@ -170,4 +184,17 @@ export class ApprovalCenter implements ServerRequestHandler {
   close(): void {
     for (const approval of [...this.pending.values()]) approval.settle('decline', 'shutdown');
   }
+}
+
+/** What a person reads when an approval is put to them. */
+function questionOf(approval: PendingApproval): ApprovalQuestion {
+  const what =
+    approval.kind === 'command'
+      ? `Codex asks to run: ${approval.summary}`
+      : `Codex asks to change files: ${approval.summary}`;
+  const where = approval.cwd ? `\nin: ${approval.cwd}` : '';
+  const why = approval.reasons.length ? ` (${approval.reasons.join('; ')})` : '';
+  const message = `${what}${where}\nrisk: ${approval.risk}${why}\nAccept to allow it, decline to refuse it (declined at ${approval.deadline} if unanswered).`;
+  const { id, kind, summary, cwd, risk, reasons, deadline } = approval;
+  return { id, kind, summary, cwd, risk, reasons, deadline, message };
 }

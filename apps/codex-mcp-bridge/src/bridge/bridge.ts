@@ -6,10 +6,11 @@ import { createRedisService, keys, type RedisService, type RedisStore, STREAM_MA
 import { accessRefusedReporter } from '@techsapo/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
 import { AppServerExitedError, AppServerTimeoutError } from '../codex/app-server.js';
-import { type CodexRuntime, type TurnOptions, UnknownThreadError } from '../codex/runtime.js';
+import { type CodexRuntime, ThreadLostError, type TurnOptions, UnknownThreadError } from '../codex/runtime.js';
 import { type ThreadSettings, type TurnProgress, type TurnResult, type Usage, ZERO_USAGE } from '../codex/types.js';
 import { ToolError } from '../errors.js';
 import { createSecretMasker, maskDeep, maskProgress, type SecretMasker } from '../security/secrets.js';
+import { type Ask, ThreadAskers } from './askers.js';
 import { CancelledError, Limiter, OverloadedError } from './limiter.js';
 import { costOf } from './pricing.js';
 
@@ -28,6 +29,8 @@ export interface CallContext {
   userId: string;
   signal?: AbortSignal | undefined;
   onProgress?: ((progress: TurnProgress) => void) | undefined;
+  /** Puts an approval to the caller while the turn runs (callers who can answer: task calls). */
+  ask?: Ask | undefined;
 }
 
 /** Counters `/api/v1/mcp/metrics` and Prometheus read. */
@@ -92,6 +95,8 @@ export class CodexBridge extends EventEmitter<BridgeEvents> {
     private readonly maskText: SecretMasker = createSecretMasker([], {
       patterns: config.security.sensitive_data_detection,
     }),
+    /** Where the caller of a running turn is found to put approvals to (the `ApprovalCenter` reads it). */
+    private readonly askers: ThreadAskers = new ThreadAskers(),
   ) {
     super();
     this.limiter = new Limiter(config.mcp.max_concurrent_sessions, config.mcp.max_queue_size);
@@ -173,9 +178,11 @@ export class CodexBridge extends EventEmitter<BridgeEvents> {
     const onProgress = ctx.onProgress ? maskProgress(ctx.onProgress, this.maskText) : undefined;
     const options: TurnOptions = { timeoutMs: this.config.mcp.session_timeout_ms, ...(signal ? { signal } : {}) };
     if (onProgress) options.onProgress = onProgress;
+    const release = ctx.ask ? this.askers.register(threadId, ctx.ask) : undefined;
     try {
       return await this.pool.runTurn(threadId, prompt, options);
     } finally {
+      release?.();
       onProgress?.flush();
     }
   }
@@ -330,6 +337,7 @@ function toToolError(error: unknown): ToolError {
   if (error instanceof OverloadedError) return new ToolError('OVERLOADED', error.message);
   if (error instanceof CancelledError) return new ToolError('CANCELLED', error.message);
   if (error instanceof UnknownThreadError) return new ToolError('UNKNOWN_THREAD', error.message);
+  if (error instanceof ThreadLostError) return new ToolError('THREAD_LOST', error.message);
   if (error instanceof AppServerTimeoutError) return new ToolError('TIMEOUT', error.message);
   if (error instanceof AppServerExitedError) return new ToolError('CODEX_EXITED', error.message);
   return new ToolError('INTERNAL', error instanceof Error ? error.message : String(error));

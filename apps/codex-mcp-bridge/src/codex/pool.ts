@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
-import { AppServer, AppServerExitedError, type AppServerOptions } from './app-server.js';
+import { AppServer, AppServerError, AppServerExitedError, type AppServerOptions } from './app-server.js';
 import {
   type CodexAccount,
   type CodexRuntime,
@@ -9,6 +12,7 @@ import {
   type RuntimeEvents,
   type ServerRequestHandler,
   type ThreadDirectory,
+  ThreadLostError,
   type ThreadRecord,
   type TurnOptions,
   UnknownThreadError,
@@ -27,6 +31,12 @@ export interface PoolOptions extends Omit<AppServerOptions, 'onServerRequest'> {
   maxThreadsPerProcess: number;
   /** A process up this long is healthy: its next crash restarts it without backoff (default 30 s). */
   healthyAfterMs?: number;
+  /** This bridge replica, recorded as the holder of the threads it starts or resumes. */
+  replicaId: string;
+  /** CODEX_HOME of the processes: rollouts are copied from it after a turn and into it before a resume. */
+  codexHome: string;
+  /** Rollouts larger than this are not copied to the directory: no other replica can resume their thread. */
+  maxSharedRolloutBytes: number;
 }
 
 interface Slot {
@@ -56,6 +66,8 @@ interface LoadedThread {
   total: Usage | undefined;
   /** Started but no turn yet: it has no rollout to resume from, so only idleness may unload it. */
   fresh: boolean;
+  /** Its rollout file, as Codex reported it. */
+  path: string | undefined;
 }
 
 /** The turns of one thread, queued or running: one at a time, resume included. */
@@ -65,6 +77,20 @@ interface ThreadQueue {
 }
 
 const run = promisify(execFile);
+
+/**
+ * Codex's answer to `thread/resume` when no rollout file of the thread is under its CODEX_HOME (the second form
+ * when this process had loaded the thread before).
+ */
+const isMissingRollout = (error: unknown): boolean =>
+  error instanceof AppServerError && /no rollout found|missing source rollout/i.test(error.message);
+
+/** Codex's answer to `thread/resume` for an archived thread. */
+const isArchived = (error: unknown): boolean => error instanceof AppServerError && /is archived/i.test(error.message);
+
+/** A stored rollout path is written under CODEX_HOME: it must stay inside its sessions directory. */
+const isSessionPath = (path: string): boolean =>
+  /^sessions\/[\w./-]+\.jsonl$/.test(path) && !path.split('/').includes('..');
 
 const usageOf = (breakdown: Record<string, number> | undefined): Usage | undefined =>
   breakdown && {
@@ -104,6 +130,13 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
   private readonly threads = new Map<string, LoadedThread>();
   /** Per thread id, not per loaded thread: two calls on an unloaded thread must not both resume it. */
   private readonly queues = new Map<string, ThreadQueue>();
+  /**
+   * Threads each process has loaded. Codex keeps a loaded thread's history in memory until it exits,
+   * `thread/unsubscribe` or not, and resumes that copy rather than the rollout on disk.
+   */
+  private readonly loadedBy = new WeakMap<AppServer, Set<string>>();
+  /** Rollout copies still being written to the directory; `close()` waits for them. */
+  private readonly sharing = new Set<Promise<void>>();
   /** Replaced processes still closing; `close()` waits for them. */
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
@@ -176,11 +209,11 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
   async startThread(settings: ThreadSettings, owner: string): Promise<string> {
     const slot = this.pick();
     slot.starts++;
-    let response: { thread: { id: string } };
+    let response: { thread: { id: string; path?: string | null } };
     let server: AppServer;
     try {
       server = await this.ensure(slot);
-      response = await server.request<{ thread: { id: string } }>('thread/start', {
+      response = await server.request<{ thread: { id: string; path?: string | null } }>('thread/start', {
         model: settings.model,
         cwd: settings.cwd,
         sandbox: settings.sandbox,
@@ -193,7 +226,8 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
       slot.starts--;
     }
     const threadId = response.thread.id;
-    await this.options.directory.save(threadId, { owner, settings });
+    this.loaded(server).add(threadId);
+    await this.options.directory.save(threadId, { owner, settings, holder: this.options.replicaId });
     this.threads.set(threadId, {
       server,
       slot,
@@ -201,6 +235,7 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
       lastUsed: Date.now(),
       total: undefined,
       fresh: true,
+      path: response.thread.path ?? undefined,
     });
     this.trim(slot, threadId);
     return threadId;
@@ -215,17 +250,25 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
     const queue = this.queues.get(threadId) ?? { tail: Promise.resolve(), pending: 0 };
     this.queues.set(threadId, queue);
     queue.pending++;
-    const run = queue.tail
-      .then(async () => {
-        if (options.signal?.aborted) return cancelledBeforeStart(threadId);
-        const thread = await this.locate(threadId);
-        thread.fresh = false;
-        return this.turn(threadId, thread, prompt, options);
-      })
+    let ran: LoadedThread | undefined;
+    const run = queue.tail.then(async () => {
+      if (options.signal?.aborted) return cancelledBeforeStart(threadId);
+      const thread = await this.locate(threadId);
+      thread.fresh = false;
+      ran = thread;
+      return this.turn(threadId, thread, prompt, options);
+    });
+    // The caller has the answer at once; the copy other replicas resume from follows before the thread's next
+    // turn (here, or forwarded here while this replica lives) and before the pool closes.
+    const shared = run
+      .then(() => ran && this.share(threadId, ran))
+      .catch(() => {})
       .finally(() => {
+        this.sharing.delete(shared);
         if (--queue.pending === 0) this.queues.delete(threadId);
       });
-    queue.tail = run.catch(() => {});
+    this.sharing.add(shared);
+    queue.tail = shared;
     return run;
   }
 
@@ -245,6 +288,7 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);
+    await Promise.all(this.sharing);
     await Promise.all(
       this.slots.map(async (slot) => {
         if (slot.backoff) {
@@ -365,15 +409,75 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
     );
   }
 
+  /**
+   * The thread loaded on a live process, resumed if needed. A thread another replica ran last is resumed from
+   * the rollout that replica shared when this replica's copy is missing or behind; the thread is then held here.
+   */
   private async locate(threadId: string): Promise<LoadedThread> {
-    const loaded = this.threads.get(threadId);
-    if (loaded?.server.alive && loaded.slot.server === loaded.server) return loaded;
     const record = await this.options.directory.load(threadId);
     if (!record) throw new UnknownThreadError(threadId);
-    const { settings } = record;
+    const mine = record.holder === undefined || record.holder === this.options.replicaId;
+    const loaded = this.threads.get(threadId);
+    if (loaded?.server.alive && loaded.slot.server === loaded.server) {
+      if (mine) return loaded;
+      // Another replica ran the thread since this process loaded it: what is loaded here is behind.
+      this.unload(threadId, loaded);
+    }
+    // Another process (or replica) may have run the thread since a process here loaded it.
+    await this.evict(threadId);
+    if (!mine) await this.restore(threadId, false);
     const slot = this.pick();
     const server = await this.ensure(slot);
-    await server.request('thread/resume', {
+    let path: string | null | undefined;
+    try {
+      path = await this.resume(server, threadId, record);
+    } catch (error) {
+      // An eviction cut short by a crash leaves the thread archived.
+      if (isArchived(error)) await server.request('thread/unarchive', { threadId });
+      else if (isMissingRollout(error)) await this.restore(threadId, true);
+      else throw error;
+      path = await this.resume(server, threadId, record);
+    }
+    this.loaded(server).add(threadId);
+    if (!mine) await this.options.directory.hold(threadId, this.options.replicaId);
+    const thread: LoadedThread = {
+      server,
+      slot,
+      cwd: record.settings.cwd,
+      lastUsed: Date.now(),
+      total: this.threads.get(threadId)?.total,
+      fresh: false,
+      path: path ?? undefined,
+    };
+    this.threads.set(threadId, thread);
+    this.trim(slot, threadId);
+    return thread;
+  }
+
+  private loaded(server: AppServer): Set<string> {
+    const threads = this.loadedBy.get(server) ?? new Set<string>();
+    this.loadedBy.set(server, threads);
+    return threads;
+  }
+
+  /**
+   * Makes every live process that loaded a thread forget it, so that its next resume reads the rollout on disk
+   * (and no process keeps appending to it from an old copy): archiving unloads a thread and moves its file
+   * aside, unarchiving puts the file back where it was.
+   */
+  private async evict(threadId: string): Promise<void> {
+    for (const slot of this.slots) {
+      const server = slot.server;
+      if (!server?.alive || !this.loadedBy.get(server)?.has(threadId)) continue;
+      await server.request('thread/archive', { threadId });
+      await server.request('thread/unarchive', { threadId });
+      this.loadedBy.get(server)?.delete(threadId);
+    }
+  }
+
+  /** `thread/resume` with the thread's settings; returns its rollout path. */
+  private async resume(server: AppServer, threadId: string, { settings }: ThreadRecord): Promise<string | null> {
+    const response = await server.request<{ thread?: { path?: string | null } }>('thread/resume', {
       threadId,
       model: settings.model,
       cwd: settings.cwd,
@@ -381,17 +485,64 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
       approvalPolicy: settings.approvalPolicy,
       config: settings.config ?? null,
     });
-    const thread: LoadedThread = {
-      server,
-      slot,
-      cwd: settings.cwd,
-      lastUsed: Date.now(),
-      total: this.threads.get(threadId)?.total,
-      fresh: false,
-    };
-    this.threads.set(threadId, thread);
-    this.trim(slot, threadId);
-    return thread;
+    return response.thread?.path ?? null;
+  }
+
+  /**
+   * Writes the shared rollout of a thread into this CODEX_HOME, at the path Codex looks for it, when the local
+   * copy is `missing` (Codex found none) or shorter. Throws `ThreadLostError` when it is missing and cannot be had.
+   */
+  private async restore(threadId: string, missing: boolean): Promise<void> {
+    const shared = await this.options.directory.loadRollout(threadId);
+    if (!shared || !isSessionPath(shared.path)) {
+      if (missing) throw new ThreadLostError(threadId, 'its history is not on this replica and was not shared');
+      return;
+    }
+    const file = join(this.options.codexHome, shared.path);
+    const local = await stat(file).then(
+      (s) => s.size,
+      () => -1,
+    );
+    // Rollouts only grow: a local copy at least as long as the shared one is current.
+    if (!missing && local >= shared.bytes) return;
+    if (!shared.content) {
+      throw new ThreadLostError(
+        threadId,
+        `its history (${shared.bytes} bytes) is over [mcp] shared_rollout_max_bytes, so it was not shared`,
+      );
+    }
+    await mkdir(dirname(file), { recursive: true });
+    // Codex must never read half a file: write aside, then rename into place.
+    const partial = `${file}.${randomUUID()}.partial`;
+    await writeFile(partial, shared.content);
+    await rename(partial, file);
+    this.options.log.info({ threadId, bytes: shared.bytes }, 'restored a thread from its shared rollout');
+  }
+
+  /** Copies a thread's rollout to the directory; a failure only warns (the turn itself succeeded). */
+  private async share(threadId: string, thread: LoadedThread): Promise<void> {
+    if (!thread.path) return;
+    const path = relative(this.options.codexHome, thread.path).split(sep).join('/');
+    const max = this.options.maxSharedRolloutBytes;
+    try {
+      if (isAbsolute(path) || !isSessionPath(path))
+        throw new Error(`rollout ${thread.path} is not under CODEX_HOME/sessions`);
+      const content = await readFile(thread.path);
+      // A line Codex is still writing is left for the next turn's copy.
+      const whole = content.subarray(0, content.lastIndexOf(0x0a) + 1);
+      if (whole.length > max) {
+        this.options.log.warn(
+          { threadId, bytes: whole.length, max },
+          'rollout over [mcp] shared_rollout_max_bytes: not shared, no other replica can take this thread over',
+        );
+      }
+      await this.options.directory.saveRollout(
+        threadId,
+        whole.length > max ? { path, bytes: whole.length } : { path, bytes: whole.length, content: whole },
+      );
+    } catch (error) {
+      this.options.log.warn({ err: error, threadId }, 'could not share a thread rollout');
+    }
   }
 
   /** Unloads the least recently used idle threads (but `keep`, about to run) of a process holding more than its share. */

@@ -1,15 +1,31 @@
 import type { ThreadSettings, TurnProgress, TurnResult } from './types.js';
 
-/** What is kept of a thread: who started it (the only user who may continue it) and how. */
+/** What is kept of a thread: who started it (the only user who may continue it), how, and which replica runs it. */
 export interface ThreadRecord {
   owner: string;
   settings: ThreadSettings;
+  /** The replica that last started or resumed the thread (absent in records older than replicas). */
+  holder?: string | undefined;
 }
 
-/** Where threads are kept so that a thread can be resumed on another process or after a restart. */
+/** A copy of a thread's history (its rollout file), so that another replica can resume it. */
+export interface SharedRollout {
+  /** The rollout file, relative to CODEX_HOME (`sessions/YYYY/MM/DD/rollout-...-<id>.jsonl`). */
+  path: string;
+  /** Its size after the last completed turn. */
+  bytes: number;
+  /** The file's content; absent when it was over the sharing cap. */
+  content?: Buffer | undefined;
+}
+
+/** Where threads are kept so that a thread can be resumed on another process, replica, or after a restart. */
 export interface ThreadDirectory {
   save(threadId: string, thread: ThreadRecord): Promise<void>;
   load(threadId: string): Promise<ThreadRecord | null>;
+  /** Marks `holder` as the replica that now runs the thread (its other fields kept). */
+  hold(threadId: string, holder: string): Promise<void>;
+  saveRollout(threadId: string, rollout: SharedRollout): Promise<void>;
+  loadRollout(threadId: string): Promise<SharedRollout | null>;
 }
 
 /** The thread named by `codex-reply` is not known here (or belongs to someone else: the answer is the same). */
@@ -17,6 +33,16 @@ export class UnknownThreadError extends Error {
   override readonly name = 'UnknownThreadError';
   constructor(threadId: string) {
     super(`unknown thread ${threadId}: start one with the codex tool`);
+  }
+}
+
+/** A known thread whose history is on no disk this replica can read and was not shared (the message says why). */
+export class ThreadLostError extends Error {
+  override readonly name = 'ThreadLostError';
+  constructor(threadId: string, why: string) {
+    super(
+      `thread ${threadId} cannot be continued on this bridge replica: ${why}; start a new thread with the codex tool`,
+    );
   }
 }
 

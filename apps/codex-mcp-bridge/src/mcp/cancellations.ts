@@ -1,3 +1,6 @@
+import { keys, type RedisStore } from '@techsapo/redis';
+import type { FastifyBaseLogger } from 'fastify';
+
 /** A JSON-RPC request id. */
 type RequestId = string | number;
 
@@ -45,4 +48,64 @@ export function cancelledRequests(body: unknown): { requestId: RequestId; reason
     if (typeof requestId !== 'string' && typeof requestId !== 'number') return [];
     return [{ requestId, reason: typeof m.params?.reason === 'string' ? m.params.reason : 'cancelled by the client' }];
   });
+}
+
+/** What the `/mcp` route needs to cancel a call wherever it runs. */
+export interface Canceller {
+  cancel(userId: string, id: RequestId, reason: string): unknown;
+}
+
+/** A cancel relayed between replicas. */
+interface RelayedCancel {
+  from: string;
+  userId: string;
+  requestId: RequestId;
+  reason: string;
+}
+
+/** Options of `CancellationRelay`. */
+export interface CancellationRelayOptions {
+  local: LegacyCancellations;
+  store: RedisStore;
+  /** This replica's id: it ignores its own messages. */
+  replicaId: string;
+  log: FastifyBaseLogger;
+}
+
+/**
+ * Cancels calls on whichever replica runs them: a cancel for a call not running here is published on
+ * `techsapo:mcp:cancellations`, and every other replica applies it to its own calls (at most one runs it).
+ */
+export class CancellationRelay implements Canceller {
+  private unsubscribe: (() => Promise<void>) | undefined;
+
+  constructor(private readonly options: CancellationRelayOptions) {}
+
+  /** Subscribes to the other replicas' cancels. */
+  async start(): Promise<void> {
+    this.unsubscribe ??= await this.options.store.subscribe(keys.mcpCancellations, (message) => {
+      let relayed: RelayedCancel;
+      try {
+        relayed = JSON.parse(message) as RelayedCancel;
+      } catch {
+        return;
+      }
+      if (relayed.from !== this.options.replicaId)
+        this.options.local.cancel(relayed.userId, relayed.requestId, relayed.reason);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const unsubscribe = this.unsubscribe;
+    this.unsubscribe = undefined;
+    await unsubscribe?.();
+  }
+
+  cancel(userId: string, requestId: RequestId, reason: string): void {
+    if (this.options.local.cancel(userId, requestId, reason)) return;
+    const relayed: RelayedCancel = { from: this.options.replicaId, userId, requestId, reason };
+    this.options.store
+      .publish(keys.mcpCancellations, JSON.stringify(relayed))
+      .catch((error: unknown) => this.options.log.warn({ err: error }, 'could not relay a cancel to other replicas'));
+  }
 }

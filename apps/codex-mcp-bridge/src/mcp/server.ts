@@ -5,6 +5,7 @@ import { withoutAnsi } from '../codex/app-server.js';
 import type { TurnProgress } from '../codex/types.js';
 import { ToolError } from '../errors.js';
 import { LegacyCancellations } from './cancellations.js';
+import { type CodexTasks, declaresTasks, type TaskContext } from './tasks.js';
 
 /** What the MCP layer needs from the bridge: the two tools' logic. */
 export interface CodexTools {
@@ -109,6 +110,10 @@ function failure(error: unknown): CallToolResult {
 /** The headers of the HTTP request a tool call came in, as `userFromHeaders` reads them. */
 export type RequestHeaders = Record<string, string | string[] | undefined>;
 
+/** The headers of the HTTP request of an MCP request, if it came over HTTP. */
+const headersOf = (ctx: ServerContext): RequestHeaders | undefined =>
+  ctx.http?.req ? Object.fromEntries(ctx.http.req.headers) : undefined;
+
 /** The tool context of one call: who calls, its abort signal, and where its progress goes. */
 function callContext(
   ctx: ServerContext,
@@ -131,8 +136,7 @@ function callContext(
         .notify({ method: 'notifications/message', params: { level: 'info', logger: 'codex', data: progress.message } })
         .catch(() => {});
   };
-  const headers = ctx.http?.req ? Object.fromEntries(ctx.http.req.headers) : undefined;
-  const userId = userOf(headers);
+  const userId = userOf(headersOf(ctx));
   const { signal, release } = cancellations.track(userId, ctx.mcpReq.id, ctx.mcpReq.signal);
   return { userId, signal, onProgress, release };
 }
@@ -141,13 +145,15 @@ function callContext(
  * A factory of MCP servers with the tools `codex` and `codex-reply`; it knows nothing of HTTP. The handlers
  * are built once here: the factory runs for every MCP request (stateless serving), so it only registers
  * them. `userOf` names the caller of a request from its HTTP headers (the `x-techsapo-user` header the
- * gateway sets, believed only with the token).
+ * gateway sets, believed only with the token). With `tasks`, a request that declares the Tasks extension gets
+ * its `codex` / `codex-reply` call answered with a task.
  */
 export function mcpServerFactory(
   tools: CodexTools,
   version: string,
   userOf: (headers: RequestHeaders | undefined) => string,
   cancellations: LegacyCancellations = new LegacyCancellations(),
+  tasks?: CodexTasks,
 ): () => McpServer {
   const codex = async (args: CodexArgs, ctx: ServerContext): Promise<CallToolResult> => {
     const call = callContext(ctx, userOf, cancellations);
@@ -172,10 +178,61 @@ export function mcpServerFactory(
       call.release();
     }
   };
+  /** The work of a task call, or undefined when the arguments are wrong (the blocking path then says why). */
+  const taskWork = (
+    name: unknown,
+    args: unknown,
+  ): ((userId: string, task: TaskContext) => Promise<ToolOutcome>) | undefined => {
+    if (name === 'codex') {
+      const parsed = codexSchema.safeParse(args ?? {});
+      return parsed.success ? (userId, task) => tools.codex(parsed.data, { userId, ...task }) : undefined;
+    }
+    if (name === 'codex-reply') {
+      const parsed = replySchema.safeParse(args ?? {});
+      const threadId = parsed.success
+        ? (parsed.data.threadId ?? parsed.data.conversationId ?? parsed.data.sessionId)
+        : undefined;
+      return parsed.success && threadId
+        ? (userId, task) => tools.reply(threadId, parsed.data.prompt, { userId, ...task })
+        : undefined;
+    }
+    return undefined;
+  };
   return () => {
     const server = new McpServer({ name: 'techsapo-codex', version }, { capabilities: { logging: {} } });
     server.registerTool('codex', codexConfig, codex);
     server.registerTool('codex-reply', replyConfig, reply);
+    if (tasks) {
+      tasks.attach(server, (ctx) => userOf(headersOf(ctx)));
+      const blocking = toolsCallHandler(server);
+      server.server.removeRequestHandler('tools/call');
+      server.server.setRequestHandler('tools/call', async (request, ctx) => {
+        const work = declaresTasks(ctx) ? taskWork(request.params.name, request.params.arguments) : undefined;
+        if (!work) return blocking(request, ctx);
+        const userId = userOf(headersOf(ctx));
+        return tasks.start(userId, async (task) => {
+          try {
+            return success(await work(userId, task));
+          } catch (error) {
+            return failure(error);
+          }
+        }) as unknown as CallToolResult;
+      });
+    }
     return server;
   };
+}
+
+type ToolsCallHandler = (request: unknown, ctx: ServerContext) => Promise<CallToolResult>;
+
+/**
+ * The `McpServer`'s own `tools/call` handler (arguments, output schema, era projection). SDK 2.4 ships no
+ * server side of the Tasks extension, and that handler refuses a task answer from a tool that has an
+ * `outputSchema`, so task calls are answered before it and every other call is handed to it.
+ */
+function toolsCallHandler(server: McpServer): ToolsCallHandler {
+  const low = server.server as unknown as { _getRequestHandler(method: string): ToolsCallHandler | undefined };
+  const handler = low._getRequestHandler('tools/call');
+  if (!handler) throw new Error('the MCP server has no tools/call handler to serve tasks in front of');
+  return handler;
 }

@@ -1,7 +1,18 @@
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { McpHttpHandler } from '@modelcontextprotocol/server';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { cancelledRequests, type LegacyCancellations } from '../../mcp/cancellations.js';
+import { type Canceller, cancelledRequests } from '../../mcp/cancellations.js';
+import { FORWARDED_HEADER, forwardMcp, replyThreadOf } from './forward.js';
+
+/** Sends `codex-reply` calls to the replica that holds their thread. */
+export interface ReplyForwarding {
+  /** This replica's id, marking the requests it forwards. */
+  replicaId: string;
+  /** The URL of the live replica, not this one, holding `userId`'s thread; null to serve the call here. */
+  holderOf(threadId: string, userId: string): Promise<string | null>;
+  /** The holder must accept the connection within this time, else the call is served here. */
+  connectTimeoutMs: number;
+}
 
 /** Options of `mcpRoutes`. */
 export interface McpRoutesOptions {
@@ -11,8 +22,10 @@ export interface McpRoutesOptions {
   allowedHosts: readonly string[];
   /** Origin headers accepted when a browser sends one; empty: the auth plugin's same-origin check alone. */
   allowedOrigins: readonly string[];
-  /** Calls in flight here, for 2025-era clients' `notifications/cancelled`. */
-  cancellations: LegacyCancellations;
+  /** Cancels calls, here or on the replica running them, for 2025-era clients' `notifications/cancelled`. */
+  cancellations: Canceller;
+  /** With several replicas: where `codex-reply` calls go. */
+  forwarding?: ReplyForwarding | undefined;
 }
 
 const forbidden = (reply: FastifyReply, message: string) =>
@@ -45,6 +58,13 @@ export const mcpRoutes: FastifyPluginAsync<McpRoutesOptions> = async (app, optio
         options.cancellations.cancel(request.userId, requestId, reason);
       }
       reply.hijack();
+      const forwarding = options.forwarding;
+      const threadId = forwarding && !request.headers[FORWARDED_HEADER] ? replyThreadOf(request.body) : undefined;
+      if (forwarding && threadId) {
+        // Redis down: the call is served here, and fails here with the store's own error.
+        const target = await forwarding.holderOf(threadId, request.userId).catch(() => null);
+        if (target && (await forwardMcp(request, reply.raw, { ...forwarding, target }))) return;
+      }
       await node(request.raw, reply.raw, request.body);
     },
   });

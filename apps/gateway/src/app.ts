@@ -1,0 +1,98 @@
+import type { Config } from '@techsapo/config';
+import type { RedisStore } from '@techsapo/redis';
+import { createService, redisPlugin, type Service } from '@techsapo/service-kit';
+import type { DestinationStream } from 'pino';
+import { ApiKeyRepository } from './api-keys.js';
+import { StartupError } from './errors.js';
+import { apiKeyAuthPlugin } from './plugins/auth.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
+import { adminKeyRoutes } from './routes/admin-keys/index.js';
+import { mcpRoutes } from './routes/mcp/index.js';
+import { meRoutes } from './routes/me/index.js';
+import { sessionRoutes } from './routes/sessions/index.js';
+import { ServiceClient } from './services.js';
+
+/** Version reported by /health and OpenAPI. */
+export const VERSION = '0.1.0';
+
+const SERVICE = 'gateway';
+
+/** What tests (or another entrypoint) may hand in instead of what config describes. */
+export interface AppDeps {
+  store?: RedisStore;
+  logStream?: DestinationStream;
+}
+
+/** Where the gateway finds each service: `[gateway]` URLs, else the service's loopback port. */
+export function serviceUrls(config: Config): { sessions: string; bridge: string; perfMonitor: string } {
+  const { gateway, server, monitoring } = config;
+  return {
+    sessions: gateway.session_service_url ?? `http://127.0.0.1:${server.session_service_port}`,
+    bridge: monitoring.bridge_url,
+    perfMonitor: gateway.perf_monitor_url ?? `http://127.0.0.1:${server.perf_monitor_port}`,
+  };
+}
+
+/** Builds the gateway. Never listens: `main.ts` does. @throws StartupError without `INTERNAL_API_TOKEN`. */
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Service> {
+  if (!config.env.internal_api_token) {
+    // Without the token the services believe no forwarded user: every key would reach every user's things.
+    throw new StartupError(
+      'INTERNAL_API_TOKEN is required: the services believe the user the gateway forwards only with it ' +
+        '(set the same value for every service, `openssl rand -hex 32`)',
+    );
+  }
+  const urls = serviceUrls(config);
+  const token = config.env.internal_api_token;
+  const timeoutMs = config.gateway.upstream_timeout_ms;
+  const sessions = new ServiceClient('session-service', urls.sessions, token, timeoutMs);
+  const bridge = new ServiceClient('codex-mcp-bridge', urls.bridge, token, timeoutMs);
+  const perfMonitor = new ServiceClient('perf-monitor', urls.perfMonitor, token, timeoutMs);
+
+  const app = await createService({
+    name: SERVICE,
+    version: VERSION,
+    description: 'The public TechSapo API: sessions, costs and MCP management behind API keys',
+    config,
+    // The gateway checks API keys itself; the internal token is what it sends, not what it asks for.
+    internalAuth: false,
+    docsPrefix: '/api/docs',
+    openapiSecurity: {
+      schemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'an API key (tsk_...)' },
+        apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+      },
+      security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
+    },
+    // Without Redis and the session-service nothing works; without the bridge or the monitor, only their routes.
+    healthChecks: { redis: () => app.store.ping(), 'session-service': () => sessions.health() },
+    optionalHealthChecks: { 'codex-mcp-bridge': () => bridge.health(), 'perf-monitor': () => perfMonitor.health() },
+    ...(deps.logStream ? { logStream: deps.logStream } : {}),
+  });
+  await app.register(redisPlugin, { config, store: deps.store });
+  const keys = new ApiKeyRepository(app.store);
+  await app.register(apiKeyAuthPlugin, {
+    keys,
+    adminKey: config.env.admin_api_key,
+    metricsToken: config.env.metrics_token,
+  });
+  await app.register(rateLimitPlugin, {
+    windowMs: config.gateway.rate_limit_window_ms,
+    userMax: config.gateway.rate_limit_user_max,
+    adminMax: config.gateway.rate_limit_admin_max,
+    // A store handed in (tests, another backend) is counted through itself; else REDIS_URL's Redis.
+    redisUrl: deps.store ? undefined : config.env.redis_url,
+    store: app.store,
+    timeoutMs: config.server.redis_timeout_ms,
+  });
+  await app.register(sessionRoutes, { prefix: '/api/v1/sessions', sessions });
+  await app.register(meRoutes, {
+    prefix: '/api/v1',
+    sessions,
+    globalMonthlyLimitUsd: config.budget.monthly_limit_usd,
+    alertThreshold: config.budget.alert_threshold,
+  });
+  await app.register(mcpRoutes, { prefix: '/api/v1/mcp', bridge, perfMonitor });
+  await app.register(adminKeyRoutes, { prefix: '/api/v1/admin/keys', keys });
+  return app;
+}

@@ -1,0 +1,51 @@
+import createError from '@fastify/error';
+
+/** Every code the gateway itself answers with (service-kit adds VALIDATION_ERROR, REDIS_UNAVAILABLE, ...). */
+export type GatewayErrorCode =
+  | 'API_KEY_MISSING'
+  | 'API_KEY_INVALID'
+  | 'API_KEY_REVOKED'
+  | 'API_KEY_EXPIRED'
+  | 'API_KEY_NOT_FOUND'
+  | 'USER_ID_RESERVED'
+  | 'ADMIN_REQUIRED'
+  | 'METRICS_TOKEN_REQUIRED'
+  | 'RATE_LIMITED'
+  | 'SERVICE_UNAVAILABLE'
+  | 'SERVICE_REFUSED_GATEWAY';
+
+/** Raised when the gateway must not start as configured. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+const define = <Args extends unknown[] = []>(code: GatewayErrorCode, message: string, status: number) =>
+  createError<Args>(code, message, status);
+
+/** The gateway's errors. */
+export const ApiKeyMissing = define(
+  'API_KEY_MISSING',
+  'send an API key as Authorization: Bearer <key> or x-api-key: <key>',
+  401,
+);
+export const ApiKeyInvalid = define('API_KEY_INVALID', 'this API key is not one the gateway issued', 401);
+export const ApiKeyRevoked = define('API_KEY_REVOKED', 'this API key was revoked', 401);
+export const ApiKeyExpired = define<[string]>('API_KEY_EXPIRED', 'this API key expired at %s', 401);
+export const ApiKeyNotFound = define<[string]>('API_KEY_NOT_FOUND', 'API key %s not found', 404);
+/** `anonymous` means "no user" to the services: a key for it would reach everyone's things. */
+export const UserIdReserved = define<[string]>('USER_ID_RESERVED', 'userId %s is reserved: choose another', 400);
+export const AdminRequired = define('ADMIN_REQUIRED', 'this route needs an API key with the admin scope', 403);
+export const MetricsTokenRequired = define(
+  'METRICS_TOKEN_REQUIRED',
+  '/metrics answers loopback callers only, unless they send Authorization: Bearer <METRICS_TOKEN>',
+  401,
+);
+export const RateLimited = define<[string]>('RATE_LIMITED', 'rate limit of this API key reached: retry in %s', 429);
+/** A service the route needs did not answer (refused, timed out, or answered what is not HTTP). */
+export const ServiceUnavailable = define<[string, string]>('SERVICE_UNAVAILABLE', '%s is unavailable (%s)', 503);
+/** A service refused the gateway's own credentials: a deployment mistake, not the caller's. */
+export const ServiceRefusedGateway = define<[string]>(
+  'SERVICE_REFUSED_GATEWAY',
+  '%s refused the gateway: give the gateway and the service the same INTERNAL_API_TOKEN',
+  502,
+);

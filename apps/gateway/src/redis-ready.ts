@@ -1,0 +1,17 @@
+import type { RedisStore } from '@techsapo/redis';
+
+/**
+ * Resolves once the store answers a PING, trying for about `withinMs`: a store connects in the background
+ * and does not queue commands meanwhile, so a process that acts at once (the CLI, the first-start key) waits.
+ */
+export async function redisAnswers(store: RedisStore, withinMs = 5000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      return await store.ping();
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { adminOnly, callerOf } from '../../plugins/auth.js';
+import type { ServiceClient } from '../../services.js';
+import { passOn } from '../pass-on.js';
+import * as schemas from './schemas.js';
+
+/** Options of `mcpRoutes`. */
+export interface McpRoutesOptions {
+  bridge: ServiceClient;
+  perfMonitor: ServiceClient;
+}
+
+/** The perf-monitor's views an admin reaches through the gateway, by the name both use. */
+const MONITOR_VIEWS: Record<string, string> = {
+  performance: "The guide's performance summary",
+  alerts: 'Active alerts',
+  recommendations: 'Tuning recommendations',
+};
+
+/** `/api/v1/mcp`: the bridge's status and counters for every key; restart and the monitor's views for admins. */
+export const mcpRoutes: FastifyPluginAsyncTypebox<McpRoutesOptions> = async (app, { bridge, perfMonitor }) => {
+  const base = '/api/v1/mcp';
+
+  app.get('/status', { schema: schemas.status }, async (request, reply) => {
+    const userId = callerOf(request).userId;
+    return passOn(reply, await bridge.call({ method: 'GET', path: `${base}/status`, userId, requestId: request.id }));
+  });
+
+  app.get('/metrics', { schema: schemas.metrics }, async (request, reply) => {
+    const userId = callerOf(request).userId;
+    return passOn(reply, await bridge.call({ method: 'GET', path: `${base}/metrics`, userId, requestId: request.id }));
+  });
+
+  app.post('/restart', { schema: schemas.restart, onRequest: adminOnly }, async (request, reply) => {
+    const userId = callerOf(request).userId;
+    return passOn(reply, await bridge.call({ method: 'POST', path: `${base}/restart`, userId, requestId: request.id }));
+  });
+
+  for (const [view, summary] of Object.entries(MONITOR_VIEWS)) {
+    app.get(
+      `/${view}`,
+      { schema: schemas.monitorView(view, summary), onRequest: adminOnly },
+      async (request, reply) => {
+        const call = { path: `${base}/${view}`, userId: callerOf(request).userId, requestId: request.id };
+        return passOn(reply, await perfMonitor.call({ method: 'GET', ...call }));
+      },
+    );
+  }
+};

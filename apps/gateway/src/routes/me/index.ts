@@ -1,0 +1,48 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { BudgetStatus } from '@techsapo/contracts/api-keys';
+import type { CostSummary } from '@techsapo/contracts/costs';
+import { callerOf } from '../../plugins/auth.js';
+import type { ServiceClient } from '../../services.js';
+import { passOn, queryString } from '../pass-on.js';
+import * as schemas from './schemas.js';
+
+/** Options of `meRoutes`. */
+export interface MeRoutesOptions {
+  sessions: ServiceClient;
+  /** `[budget]`: the global monthly limit and the share of a limit that raises an alert. */
+  globalMonthlyLimitUsd: number;
+  alertThreshold: number;
+}
+
+/** `/api/v1/costs/me`, `/api/v1/budget/me`: the caller's own spend, from the session-service's cost totals. */
+export const meRoutes: FastifyPluginAsyncTypebox<MeRoutesOptions> = async (app, options) => {
+  const { sessions, globalMonthlyLimitUsd, alertThreshold } = options;
+
+  app.get('/costs/me', { schema: schemas.myCosts }, async (request, reply) => {
+    const { userId } = callerOf(request);
+    const path = `/api/v1/costs/${userId}${queryString(request.query)}`;
+    return passOn(reply, await sessions.call({ method: 'GET', path, userId, requestId: request.id }));
+  });
+
+  app.get('/budget/me', { schema: schemas.myBudget }, async (request, reply) => {
+    const caller = callerOf(request);
+    const month = new Date().toISOString().slice(0, 7);
+    const path = `/api/v1/costs/${caller.userId}?month=${month}`;
+    const answer = await sessions.call({ method: 'GET', path, userId: caller.userId, requestId: request.id });
+    if (answer.status !== 200) return passOn(reply, answer);
+    const spentUsd = (answer.body as CostSummary).totalCostUsd;
+    const limit = caller.monthlyBudgetUsd ?? globalMonthlyLimitUsd;
+    const status: BudgetStatus['status'] =
+      spentUsd >= limit ? 'exceeded' : spentUsd >= limit * alertThreshold ? 'warning' : 'ok';
+    return {
+      userId: caller.userId,
+      month,
+      spentUsd,
+      keyMonthlyBudgetUsd: caller.monthlyBudgetUsd,
+      globalMonthlyLimitUsd,
+      remainingUsd: Math.max(0, limit - spentUsd),
+      alertThreshold,
+      status,
+    };
+  });
+};

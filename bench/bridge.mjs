@@ -221,9 +221,13 @@ const checkpoint = async (label) => {
   const x = { label, bridge: rssMb(bridge.pid), codex: s.memoryMb.codex, total: s.memoryMb.total };
   process.kill(bridge.pid, 'SIGURG'); // full GC, then RSS and heap again
   x.gcRss = (await sleep(500), rssMb(bridge.pid));
-  x.heap =
-    Number(/^techsapo_nodejs_heap_size_used_bytes (\S+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]) /
-    2 ** 20;
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  const mb = (name) => Number(new RegExp(`^techsapo_${name} (\\S+)`, 'm').exec(metrics)?.[1]) / 2 ** 20;
+  [x.heap, x.heapTotal, x.external] = [
+    mb('nodejs_heap_size_used_bytes'),
+    mb('nodejs_heap_size_total_bytes'),
+    mb('nodejs_external_memory_bytes'),
+  ];
   mem.push(x);
   log(
     `memory ${label}: bridge ${x.bridge.toFixed(1)} MB (after GC ${x.gcRss.toFixed(1)}, heap ${x.heap.toFixed(1)}), total ${x.total} MB`,
@@ -541,11 +545,11 @@ CPU from /proc/PID/stat of bridge A. Concurrent: ${P.cpuMcp} MCP requests from $
 15 active threads: 15 concurrent \`codex\` calls (workspace-write) on freshly restarted app-servers, fake reply delayed ${P.holdMs} ms; max \`activeSessions\` ${maxActive}; peak sampled with ${peak.holding} of 15 model requests held: ${(peak.processes ?? []).join(' and ')}; failed calls: ${heldFailed.length}${heldFailed.length ? ` (${heldFailed[0]})` : ''}.
 Concurrent cache hits, ${P.conc} clients: ${burst.map((b) => `${f0(b.perSec)} calls/s, p50 ${f2(b.p50)} ms, p99 ${f2(b.p99)} ms`).join('; then ')}.
 
-| memory checkpoint (bridge A) | bridge RSS MB | bridge RSS after forced GC | bridge heap used after GC | app-servers MB | total MB |
-| --- | --- | --- | --- | --- | --- |
-${mem.map((x) => `| ${x.label} | ${f1(x.bridge)} | ${f1(x.gcRss)} | ${f1(x.heap)} | ${x.codex} | ${x.total} |`).join('\n')}
+| memory checkpoint (bridge A) | bridge RSS MB | bridge RSS after forced GC | heap used / total after GC | external | app-servers MB | total MB |
+| --- | --- | --- | --- | --- | --- | --- |
+${mem.map((x) => `| ${x.label} | ${f1(x.bridge)} | ${f1(x.gcRss)} | ${f1(x.heap)} / ${f1(x.heapTotal)} | ${f1(x.external)} | ${x.codex} | ${x.total} |`).join('\n')}
 
-RSS from /proc (total: \`memoryMb\` of \`/api/v1/mcp/status\`, before the GC); forced GC: \`global.gc()\` on SIGURG (the bridge runs with \`--expose-gc\` and a one-line preload), heap used from the bridge's Prometheus \`/metrics\` 0.5 s later. The flood: ${P.flood} 2025-era \`initialize\` requests (20 at a time) never followed by anything, twice; the endpoint keeps no sessions, so they hold nothing.
+RSS from /proc (total: \`memoryMb\` of \`/api/v1/mcp/status\`, before the GC); forced GC: \`global.gc()\` on SIGURG (the bridge runs with \`--expose-gc\` and a one-line preload), V8 heap (used, and committed) and external memory from the bridge's Prometheus \`/metrics\` 0.5 s later. The flood: ${P.flood} 2025-era \`initialize\` requests (20 at a time) never followed by anything, twice; the endpoint keeps no sessions, so they hold nothing.
 `;
 writeFileSync(join(root, 'bench/results/bridge.md'), md);
 console.log(md);

@@ -86,17 +86,45 @@ describe('ReplicaRegistry', () => {
 });
 
 describe('redisThreadDirectory rollouts', () => {
-  it('stores a rollout compressed and gives it back byte for byte; one over the cap keeps only its size', async () => {
+  it('stores a rollout part by part, compressed, and gives it back byte for byte', async () => {
     const store = newStore();
     const directory = redisThreadDirectory(store, 60_000);
     const threadId = randomUUID();
-    const content = Buffer.from(`${'{"type":"event_msg","payload":{"text":"é ✓"}}\n'.repeat(2000)}`);
+    const line = '{"type":"event_msg","payload":{"text":"é ✓"}}\n';
+    const first = Buffer.from(line.repeat(2000));
+    const second = Buffer.from(line.repeat(500).replaceAll('é', 'è'));
     const path = `sessions/2026/12/01/rollout-2026-12-01T00-00-00-${threadId}.jsonl`;
     expect(await directory.loadRollout(threadId)).toBeNull();
-    await directory.saveRollout(threadId, { path, bytes: content.length, content });
-    expect(await directory.loadRollout(threadId)).toEqual({ path, bytes: content.length, content });
-    expect((await store.get(keys.codexRollout(threadId)))!.length).toBeLessThan(content.length / 10);
-    await directory.saveRollout(threadId, { path, bytes: 99 });
+    await directory.saveRollout(threadId, { path, from: 0, bytes: first.length, content: first });
+    expect(await directory.loadRollout(threadId)).toEqual({ path, bytes: first.length, content: first });
+    const size = first.length + second.length;
+    await directory.saveRollout(threadId, { path, from: first.length, bytes: size, content: second });
+    expect(await directory.loadRollout(threadId)).toEqual({
+      path,
+      bytes: size,
+      content: Buffer.concat([first, second]),
+    });
+    const stored = await store.hGetAll(keys.codexRollout(threadId));
+    expect(Object.values(stored).join('').length).toBeLessThan(size / 10);
+    expect(await store.pTtl(keys.codexRollout(threadId))).toBeGreaterThan(0);
+    // Starting over (a replica that does not know what is stored) replaces the parts.
+    await directory.saveRollout(threadId, { path, from: 0, bytes: second.length, content: second });
+    expect(await directory.loadRollout(threadId)).toEqual({ path, bytes: second.length, content: second });
+  });
+
+  it('keeps only the size of a rollout over the cap, and refuses a copy with a part missing', async () => {
+    const store = newStore();
+    const directory = redisThreadDirectory(store, 60_000);
+    const threadId = randomUUID();
+    const path = `sessions/2026/12/01/rollout-2026-12-01T00-00-00-${threadId}.jsonl`;
+    const part = Buffer.from('{"a":1}\n');
+    await directory.saveRollout(threadId, { path, from: 0, bytes: part.length, content: part });
+    await directory.saveRollout(threadId, { path, from: 99, bytes: 99 });
     expect(await directory.loadRollout(threadId)).toEqual({ path, bytes: 99 });
+    await directory.saveRollout(threadId, { path, from: 0, bytes: part.length, content: part });
+    // A part written after the copy expired (or got lost) leaves a gap: no replica may resume from it.
+    await store.del(keys.codexRollout(threadId));
+    await directory.saveRollout(threadId, { path, from: part.length, bytes: 2 * part.length, content: part });
+    expect(await directory.loadRollout(threadId)).toBeNull();
   });
 });

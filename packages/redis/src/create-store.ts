@@ -60,6 +60,9 @@ class Transaction implements StoreTransaction {
   pExpireAt(key: string, unixMs: number): this {
     return this.add(['PEXPIREAT', key, String(Math.ceil(unixMs))]);
   }
+  hSet(key: string, fields: Record<string, string>): this {
+    return this.add(['HSET', key, ...Object.entries(fields).flat()]);
+  }
   hIncrBy(key: string, field: string, by: number): this {
     return this.add(['HINCRBY', key, field, String(by)]);
   }

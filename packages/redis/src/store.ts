@@ -29,6 +29,7 @@ export interface StoreTransaction {
   set(key: string, value: string, options?: SetOptions): this;
   del(key: string): this;
   pExpireAt(key: string, unixMs: number): this;
+  hSet(key: string, fields: Record<string, string>): this;
   hIncrBy(key: string, field: string, by: number): this;
   zAdd(key: string, members: readonly ScoredMember[]): this;
   zRem(key: string, member: string): this;

@@ -98,17 +98,20 @@ describe.each(DRIVERS)('RedisStore over %s', (driver) => {
   it('runs transactions atomically in order, declaring keys', async () => {
     const a = k('ta');
     const z = k('tz');
+    const h = k('th');
     const replies = await store
       .multi()
       .set(a, 'v', { ttlSeconds: 60 })
       .set(a, 'w', { ifAbsent: true })
-      .hIncrBy(k('th'), 'f', 3)
+      .hIncrBy(h, 'f', 3)
+      .hSet(h, { g: 'x', h: 'y' })
       .zAdd(z, [{ value: 'm', score: 5 }])
       .pExpireAt(z, Date.now() + 60_000)
       .publish(k('chan'), 'hello')
       .exec();
-    expect(replies).toEqual(['OK', 0, 3, 1, 1, 0]);
+    expect(replies).toEqual(['OK', 0, 3, 2, 1, 1, 0]);
     expect(await store.get(a)).toBe('v');
+    expect(await store.hGetAll(h)).toEqual({ f: '3', g: 'x', h: 'y' });
     expect(await store.pTtl(z)).toBeGreaterThan(50_000);
     await expect(store.multi().exec()).resolves.toEqual([]);
   });

@@ -5,6 +5,7 @@ import { CHANNELS, type McpRequestCompletedEvent } from '@techsapo/contracts/eve
 import { createRedisService, keys, type RedisService, type RedisStore, STREAM_MAX_LEN } from '@techsapo/redis';
 import { accessRefusedReporter } from '@techsapo/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
+import { levels } from 'pino';
 import { AppServerExitedError, AppServerTimeoutError } from '../codex/app-server.js';
 import { type CodexRuntime, ThreadLostError, type TurnOptions, UnknownThreadError } from '../codex/runtime.js';
 import { type ThreadSettings, type TurnProgress, type TurnResult, type Usage, ZERO_USAGE } from '../codex/types.js';
@@ -296,18 +297,20 @@ export class CodexBridge extends EventEmitter<BridgeEvents> {
     Promise.all(writes).catch((error: unknown) =>
       this.log.warn({ err: error }, 'could not record a tool call in Redis'),
     );
-    this.log.info(
-      this.mask({
-        tool,
-        userId,
-        threadId: event.threadId,
-        durationMs,
-        cached: event.cached,
-        error: failure?.message ?? null,
-        costUsd,
-      }),
-      'tool call',
-    );
+    // Masking costs a walk of the record: only for a log line that will be written.
+    if ((levels.values[this.log.level] ?? Number.POSITIVE_INFINITY) <= levels.values.info!)
+      this.log.info(
+        this.mask({
+          tool,
+          userId,
+          threadId: event.threadId,
+          durationMs,
+          cached: event.cached,
+          error: failure?.message ?? null,
+          costUsd,
+        }),
+        'tool call',
+      );
   }
 
   private mask<T>(value: T): T {

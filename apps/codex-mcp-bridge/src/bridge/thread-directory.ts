@@ -6,12 +6,8 @@ import type { SharedRollout, ThreadDirectory, ThreadRecord } from '../codex/runt
 const compress = promisify(gzip);
 const decompress = promisify(gunzip);
 
-/** How a rollout is stored: its content gzipped and base64-encoded (JSONL compresses well). */
-interface StoredRollout {
-  path: string;
-  bytes: number;
-  gzip?: string;
-}
+/** Hash fields of a stored rollout besides `path` and `bytes`: `@<offset>` holds that part, gzipped, in base64. */
+const PART = '@';
 
 /**
  * Threads in Redis (`codex:thread:<id>`: owner, settings and holder replica; `codex:rollout:<id>`: its history),
@@ -34,17 +30,35 @@ export function redisThreadDirectory(store: RedisStore, ttlMs: number): ThreadDi
       const stored = await directory.load(threadId);
       if (stored) await store.setJson(keys.codexThread(threadId), { ...stored, holder }, { keepTtl: true });
     },
-    async saveRollout(threadId, rollout) {
-      const stored: StoredRollout = { path: rollout.path, bytes: rollout.bytes };
-      if (rollout.content) stored.gzip = (await compress(rollout.content)).toString('base64');
-      await store.setJson(keys.codexRollout(threadId), stored, { ttlMs });
+    async saveRollout(threadId, part) {
+      const key = keys.codexRollout(threadId);
+      const fields: Record<string, string> = { path: part.path, bytes: String(part.bytes) };
+      if (part.content) fields[`${PART}${part.from}`] = (await compress(part.content)).toString('base64');
+      const tx = store.multi();
+      if (part.from === 0 || !part.content) tx.del(key);
+      await tx
+        .hSet(key, fields)
+        .pExpireAt(key, Date.now() + ttlMs)
+        .exec();
     },
     async loadRollout(threadId) {
-      const stored = await store.getJson<StoredRollout>(keys.codexRollout(threadId));
-      if (!stored) return null;
-      const rollout: SharedRollout = { path: stored.path, bytes: stored.bytes };
-      if (stored.gzip) rollout.content = await decompress(Buffer.from(stored.gzip, 'base64'));
-      return rollout;
+      const stored = await store.hGetAll(keys.codexRollout(threadId));
+      if (stored.path === undefined) return null;
+      const rollout: SharedRollout = { path: stored.path, bytes: Number(stored.bytes) };
+      const parts = Object.entries(stored)
+        .filter(([field]) => field.startsWith(PART))
+        .map(([field, data]) => [Number(field.slice(PART.length)), data] as const)
+        .sort(([a], [b]) => a - b);
+      if (parts.length === 0) return rollout;
+      const content: Buffer[] = [];
+      let offset = 0;
+      for (const [from, data] of parts) {
+        if (from !== offset) return null;
+        const bytes = await decompress(Buffer.from(data, 'base64'));
+        content.push(bytes);
+        offset += bytes.length;
+      }
+      return offset === rollout.bytes ? { ...rollout, content: Buffer.concat(content) } : null;
     },
   };
   return directory;

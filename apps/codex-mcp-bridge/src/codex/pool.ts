@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { AppServer, AppServerError, AppServerExitedError, type AppServerOptions } from './app-server.js';
@@ -68,6 +68,8 @@ interface LoadedThread {
   fresh: boolean;
   /** Its rollout file, as Codex reported it. */
   path: string | undefined;
+  /** How much of the rollout the directory holds, as far as this replica knows (undefined: start over). */
+  shared?: number | undefined;
 }
 
 /** The turns of one thread, queued or running: one at a time, resume included. */
@@ -425,7 +427,7 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
     }
     // Another process (or replica) may have run the thread since a process here loaded it.
     await this.evict(threadId);
-    if (!mine) await this.restore(threadId, false);
+    let restored = mine ? undefined : await this.restore(threadId, false);
     const slot = this.pick();
     const server = await this.ensure(slot);
     let path: string | null | undefined;
@@ -434,7 +436,7 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
     } catch (error) {
       // An eviction cut short by a crash leaves the thread archived.
       if (isArchived(error)) await server.request('thread/unarchive', { threadId });
-      else if (isMissingRollout(error)) await this.restore(threadId, true);
+      else if (isMissingRollout(error)) restored = await this.restore(threadId, true);
       else throw error;
       path = await this.resume(server, threadId, record);
     }
@@ -448,6 +450,7 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
       total: this.threads.get(threadId)?.total,
       fresh: false,
       path: path ?? undefined,
+      shared: restored ?? (mine ? loaded?.shared : undefined),
     };
     this.threads.set(threadId, thread);
     this.trim(slot, threadId);
@@ -490,13 +493,14 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
 
   /**
    * Writes the shared rollout of a thread into this CODEX_HOME, at the path Codex looks for it, when the local
-   * copy is `missing` (Codex found none) or shorter. Throws `ThreadLostError` when it is missing and cannot be had.
+   * copy is `missing` (Codex found none) or shorter; returns the size of the shared copy. Throws
+   * `ThreadLostError` when the copy is missing and cannot be had.
    */
-  private async restore(threadId: string, missing: boolean): Promise<void> {
+  private async restore(threadId: string, missing: boolean): Promise<number | undefined> {
     const shared = await this.options.directory.loadRollout(threadId);
     if (!shared || !isSessionPath(shared.path)) {
       if (missing) throw new ThreadLostError(threadId, 'its history is not on this replica and was not shared');
-      return;
+      return undefined;
     }
     const file = join(this.options.codexHome, shared.path);
     const local = await stat(file).then(
@@ -504,7 +508,7 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
       () => -1,
     );
     // Rollouts only grow: a local copy at least as long as the shared one is current.
-    if (!missing && local >= shared.bytes) return;
+    if (!missing && local >= shared.bytes) return shared.bytes;
     if (!shared.content) {
       throw new ThreadLostError(
         threadId,
@@ -517,9 +521,13 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
     await writeFile(partial, shared.content);
     await rename(partial, file);
     this.options.log.info({ threadId, bytes: shared.bytes }, 'restored a thread from its shared rollout');
+    return shared.bytes;
   }
 
-  /** Copies a thread's rollout to the directory; a failure only warns (the turn itself succeeded). */
+  /**
+   * Copies what the turn appended to a thread's rollout to the directory (all of it when this replica does not
+   * know what is stored); a failure only warns (the turn itself succeeded).
+   */
   private async share(threadId: string, thread: LoadedThread): Promise<void> {
     if (!thread.path) return;
     const path = relative(this.options.codexHome, thread.path).split(sep).join('/');
@@ -527,20 +535,30 @@ export class CodexPool extends EventEmitter<RuntimeEvents> implements CodexRunti
     try {
       if (isAbsolute(path) || !isSessionPath(path))
         throw new Error(`rollout ${thread.path} is not under CODEX_HOME/sessions`);
-      const content = await readFile(thread.path);
-      // A line Codex is still writing is left for the next turn's copy.
-      const whole = content.subarray(0, content.lastIndexOf(0x0a) + 1);
-      if (whole.length > max) {
-        this.options.log.warn(
-          { threadId, bytes: whole.length, max },
-          'rollout over [mcp] shared_rollout_max_bytes: not shared, no other replica can take this thread over',
-        );
+      const file = await open(thread.path);
+      try {
+        const { size } = await file.stat();
+        if (size > max) {
+          this.options.log.warn(
+            { threadId, bytes: size, max },
+            'rollout over [mcp] shared_rollout_max_bytes: not shared, no other replica can take this thread over',
+          );
+          thread.shared = undefined;
+          await this.options.directory.saveRollout(threadId, { path, from: 0, bytes: size });
+          return;
+        }
+        const from = thread.shared !== undefined && thread.shared <= size ? thread.shared : 0;
+        const { buffer, bytesRead } = await file.read(Buffer.alloc(size - from), 0, size - from, from);
+        // A line Codex is still writing is left for the next turn's copy.
+        const content = buffer.subarray(0, buffer.subarray(0, bytesRead).lastIndexOf(0x0a) + 1);
+        if (content.length === 0) return;
+        await this.options.directory.saveRollout(threadId, { path, from, bytes: from + content.length, content });
+        thread.shared = from + content.length;
+      } finally {
+        await file.close();
       }
-      await this.options.directory.saveRollout(
-        threadId,
-        whole.length > max ? { path, bytes: whole.length } : { path, bytes: whole.length, content: whole },
-      );
     } catch (error) {
+      thread.shared = undefined;
       this.options.log.warn({ err: error, threadId }, 'could not share a thread rollout');
     }
   }

@@ -18,13 +18,26 @@ export interface SharedRollout {
   content?: Buffer | undefined;
 }
 
+/**
+ * What a turn added to a rollout: `content` is the file from byte `from` to byte `bytes` (0 replaces the stored
+ * copy). Without `content` the file is over the sharing cap: the stored copy is dropped, its size kept.
+ */
+export interface RolloutPart {
+  path: string;
+  from: number;
+  bytes: number;
+  content?: Buffer | undefined;
+}
+
 /** Where threads are kept so that a thread can be resumed on another process, replica, or after a restart. */
 export interface ThreadDirectory {
   save(threadId: string, thread: ThreadRecord): Promise<void>;
   load(threadId: string): Promise<ThreadRecord | null>;
   /** Marks `holder` as the replica that now runs the thread (its other fields kept). */
   hold(threadId: string, holder: string): Promise<void>;
-  saveRollout(threadId: string, rollout: SharedRollout): Promise<void>;
+  /** Adds a turn's part to the stored copy (rollouts only grow: each turn stores only what it appended). */
+  saveRollout(threadId: string, part: RolloutPart): Promise<void>;
+  /** The stored copy; null when none is stored, or when it has a gap (parts lost). */
   loadRollout(threadId: string): Promise<SharedRollout | null>;
 }
 

@@ -3,8 +3,10 @@ import type { RedisStore } from '@techsapo/redis';
 import { createService, redisPlugin, type Service } from '@techsapo/service-kit';
 import type { DestinationStream } from 'pino';
 import { ApiKeyRepository } from './api-keys.js';
+import { BudgetReservations } from './budget/reservations.js';
 import { StartupError } from './errors.js';
 import { apiKeyAuthPlugin } from './plugins/auth.js';
+import { idempotencyPlugin } from './plugins/idempotency.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { adminKeyRoutes } from './routes/admin-keys/index.js';
 import { mcpRoutes } from './routes/mcp/index.js';
@@ -85,10 +87,25 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     store: app.store,
     timeoutMs: config.server.redis_timeout_ms,
   });
+  await app.register(idempotencyPlugin, {
+    store: app.store,
+    ttlSeconds: config.gateway.idempotency_ttl_seconds,
+    // A request holds its key while it may still be answered: the upstream timeout, and a margin.
+    inFlightMs: timeoutMs + 5000,
+    secret: token,
+  });
+  // Costly routes (Codex runs, /mcp tool calls) reserve through it: `reserve` / `reconcile`, or `around`.
+  const budget = new BudgetReservations(app.store, {
+    globalMonthlyLimitUsd: config.budget.monthly_limit_usd,
+    alertThreshold: config.budget.alert_threshold,
+    reservationTtlMs: config.budget.reservation_ttl_seconds * 1000,
+    onPublishError: (error) => app.log.warn({ err: error }, 'could not publish a budget alert'),
+  });
   await app.register(sessionRoutes, { prefix: '/api/v1/sessions', sessions });
   await app.register(meRoutes, {
     prefix: '/api/v1',
     sessions,
+    budget,
     globalMonthlyLimitUsd: config.budget.monthly_limit_usd,
     alertThreshold: config.budget.alert_threshold,
   });

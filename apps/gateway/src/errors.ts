@@ -12,7 +12,11 @@ export type GatewayErrorCode =
   | 'METRICS_TOKEN_REQUIRED'
   | 'RATE_LIMITED'
   | 'SERVICE_UNAVAILABLE'
-  | 'SERVICE_REFUSED_GATEWAY';
+  | 'SERVICE_REFUSED_GATEWAY'
+  | 'BUDGET_EXCEEDED'
+  | 'IDEMPOTENCY_KEY_INVALID'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'IDEMPOTENCY_KEY_IN_FLIGHT';
 
 /** Raised when the gateway must not start as configured. */
 export class StartupError extends Error {
@@ -48,4 +52,26 @@ export const ServiceRefusedGateway = define<[string]>(
   'SERVICE_REFUSED_GATEWAY',
   '%s refused the gateway: give the gateway and the service the same INTERNAL_API_TOKEN',
   502,
+);
+/** A costly call would pass a monthly limit: which one, what is left of it, what the call needed. */
+export const BudgetExceeded = define<[string, string, string]>(
+  'BUDGET_EXCEEDED',
+  '%s would be exceeded: %s USD left this month, this call reserves %s USD',
+  402,
+);
+export const IdempotencyKeyInvalid = define(
+  'IDEMPOTENCY_KEY_INVALID',
+  'Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is best)',
+  400,
+);
+/** The key was used for another request: answering it with the first one's result would be wrong. */
+export const IdempotencyKeyReused = define<[string]>(
+  'IDEMPOTENCY_KEY_REUSED',
+  'Idempotency-Key %s was already used with another request (method, path or body differ): use a new key',
+  422,
+);
+export const IdempotencyKeyInFlight = define<[string]>(
+  'IDEMPOTENCY_KEY_IN_FLIGHT',
+  'a request with Idempotency-Key %s is still being answered: retry after it ends (see Retry-After)',
+  409,
 );

@@ -144,6 +144,16 @@ export const BudgetSectionSchema = Type.Object(
   {
     monthly_limit_usd: Type.Number({ minimum: 0, default: 70 }),
     alert_threshold: Type.Number({ minimum: 0, maximum: 1, default: 0.8 }),
+    /**
+     * What the gateway reserves against every limit before one Codex call (a tool call or a run): the most
+     * such a call is expected to cost. The real cost replaces it when the call ends.
+     */
+    codex_call_reservation_usd: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 0.5 }),
+    /**
+     * A reservation not reconciled within this time (its gateway died) frees its budget by itself: longer
+     * than the longest costly call (a Codex call is ended after `[mcp] session_timeout_ms`, 10 min).
+     */
+    reservation_ttl_seconds: Type.Integer({ minimum: 10, maximum: 86_400, default: 900 }),
   },
   strict,
 );
@@ -181,6 +191,8 @@ export const GatewaySectionSchema = Type.Object(
     rate_limit_user_max: Type.Integer({ minimum: 1, default: 300 }),
     /** Requests an `admin` key may make per window. */
     rate_limit_admin_max: Type.Integer({ minimum: 1, default: 1200 }),
+    /** How long the answer to a request with an `Idempotency-Key` is kept and replayed to retries (24 h). */
+    idempotency_ttl_seconds: Type.Integer({ minimum: 60, maximum: 604_800, default: 86_400 }),
   },
   strict,
 );

@@ -40,7 +40,12 @@ describe('loadConfig', () => {
     expect(config.monitoring.alert_thresholds_error_rate).toBe(0.05);
     expect(config.monitoring.alert_thresholds_memory_usage_mb).toBe(512);
     expect(config.security.approval_workflows.require_manual_approval_for_ci).toBe(true);
-    expect(config.budget).toEqual({ monthly_limit_usd: 70, alert_threshold: 0.8 });
+    expect(config.budget).toEqual({
+      monthly_limit_usd: 70,
+      alert_threshold: 0.8,
+      codex_call_reservation_usd: 0.5,
+      reservation_ttl_seconds: 900,
+    });
     expect(config.server.host).toBe('127.0.0.1');
     expect(config.env.node_env).toBe('development');
   });

@@ -53,11 +53,16 @@ export const BudgetStatusSchema = Type.Object({
   userId: UserIdSchema,
   month: Type.String({ description: 'YYYY-MM (UTC)' }),
   spentUsd: Type.Number(),
+  /** Reserved for the user's costly calls still running: counted against the limits until they end. */
+  reservedUsd: Type.Number(),
   /** The calling key's own monthly budget, or null when it has none. */
   keyMonthlyBudgetUsd: Type.Union([Type.Number(), Type.Null()]),
   /** `MONTHLY_BUDGET_LIMIT`: the monthly limit of the whole installation. */
   globalMonthlyLimitUsd: Type.Number(),
-  /** What is left of the key's budget (or, without one, of the global limit for this user's spend). */
+  /**
+   * What is left of the key's budget (or, without one, of the global limit for this user's spend), once the
+   * reservations are taken out.
+   */
   remainingUsd: Type.Number(),
   /** `COST_ALERT_THRESHOLD`: the share of the limit at which an alert is raised. */
   alertThreshold: Type.Number(),

@@ -21,3 +21,18 @@ export const UserIdSchema = Type.String({
 
 /** ISO 8601 timestamp. */
 export const TimestampSchema = Type.String({ format: 'date-time' });
+
+/**
+ * Headers of a POST route that creates or costs: a retry with the same `Idempotency-Key` and body gets the
+ * first answer, and the work is done once. Any string of visible ASCII, at most 255 (a UUID is best).
+ */
+export const IdempotencyHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7e]+$',
+      description: 'a key of your choosing (a UUID): a retry with it and the same body is answered once',
+    }),
+  ),
+});

@@ -12,6 +12,8 @@ export const CHANNELS = {
   alerts: 'techsapo:events:alerts',
   /** access.refused: a user reached for another user's thing */
   security: 'techsapo:events:security',
+  /** budget.alert: a monthly limit reached its alert threshold or was spent */
+  budget: 'techsapo:events:budget',
 } as const;
 
 /** Published when a session is created. */
@@ -85,3 +87,32 @@ export const AccessRefusedEventSchema = Type.Object({
   resourceId: Type.String(),
 });
 export type AccessRefusedEvent = Static<typeof AccessRefusedEventSchema>;
+
+/** Which monthly limit: the installation's (`MONTHLY_BUDGET_LIMIT`) or the budget of one API key. */
+export const BudgetLimitKindSchema = Type.Enum(['global', 'key']);
+export type BudgetLimitKind = Static<typeof BudgetLimitKindSchema>;
+
+/**
+ * Published by the gateway, once per UTC month and limit for each level: `warning` when the month's spend
+ * reaches `COST_ALERT_THRESHOLD` of the limit, `exceeded` when it reaches the whole limit (from then on costly
+ * calls against it are refused with 402 BUDGET_EXCEEDED).
+ */
+export const BudgetAlertEventSchema = Type.Object({
+  type: Type.Literal('budget.alert'),
+  id: Type.String({ format: 'uuid' }),
+  at: TimestampSchema,
+  level: Type.Enum(['warning', 'exceeded']),
+  limit: BudgetLimitKindSchema,
+  /** `global`, or `key:<API key id>`. */
+  limitId: Type.String(),
+  /** The key's user; null for the global limit. */
+  userId: Type.Union([UserIdSchema, Type.Null()]),
+  /** `YYYY-MM` (UTC). */
+  month: Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$' }),
+  limitUsd: Type.Number({ minimum: 0 }),
+  /** Spent this month when the alert was raised (reservations of calls still running not included). */
+  spentUsd: Type.Number({ minimum: 0 }),
+  /** The share of the limit that raises `warning` (`COST_ALERT_THRESHOLD`). */
+  alertThreshold: Type.Number({ minimum: 0, maximum: 1 }),
+});
+export type BudgetAlertEvent = Static<typeof BudgetAlertEventSchema>;

@@ -186,6 +186,7 @@ export function createStore(connection: Connection): RedisStore {
     },
     subscribe: (channel, handler) => connection.subscribe(channel, handler),
     multi: () => new Transaction(connection),
+    eval: (script, keys, args) => run(['EVAL', script, String(keys.length), ...keys, ...args]),
     close: () => connection.close(),
   };
   return store;

@@ -49,6 +49,17 @@ export const keys = {
   apiKeyBootstrap: 'apikeys:bootstrap',
   /** Prefix of the gateway's rate-limit counters (`@fastify/rate-limit` appends route and key id). */
   rateLimitPrefix: 'ratelimit:',
+  /**
+   * The gateway's outstanding budget reservations against one limit (`global`, `user:<id>`): a sorted set of
+   * `<reservation id>:<nano-USD>` scored by expiry (ms), so that a reservation whose gateway died lapses.
+   */
+  budgetHolds: (limitId: string) => `budget:holds:${limitId}`,
+  /** Spend of a UTC month (`YYYY-MM`) that the gateway records itself (field `global`), integer nano-dollars. */
+  budgetSpent: (month: string) => `budget:spent:${month}`,
+  /** Budget alerts already published in a UTC month: field `<limit id>:<level>`, so each goes out once. */
+  budgetAlerts: (month: string) => `budget:alerts:${month}`,
+  /** A caller's `Idempotency-Key` (by its SHA-256, hex): the request's fingerprint, then its answer. */
+  idempotency: (userId: string, keyHash: string) => `idempotency:${userId}:${keyHash}`,
 } as const;
 
 /** Entries kept (approximately: `XADD MAXLEN ~`) in each capped stream: `mcpRequests` and `audit`. */

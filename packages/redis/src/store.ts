@@ -89,6 +89,13 @@ export interface RedisStore {
   /** Subscribes to a channel; resolves once the subscription is active, with a function that ends it. */
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;
   multi(): StoreTransaction;
+  /**
+   * Runs a Lua script atomically (EVAL): `keys` are its KEYS (declared, as Upstash and Redis Cluster want),
+   * `args` its ARGV. The reply is in RESP2 shapes on both backends: Lua numbers come back as integers
+   * (fractions truncated), tables as arrays, `false`/nil as null. For a check-and-write no transaction can
+   * express, e.g. reserving budget against a limit.
+   */
+  eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   /** Closes every connection this store opened. */
   close(): Promise<void>;
 }

@@ -116,6 +116,19 @@ describe.each(DRIVERS)('RedisStore over %s', (driver) => {
     await expect(store.multi().exec()).resolves.toEqual([]);
   });
 
+  it('runs Lua scripts with keys and arguments, in the same reply shapes on both backends', async () => {
+    const counter = k('lua');
+    const script = `local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if n > tonumber(ARGV[2]) then return false end
+return {n, 'ok', {n * 2}, 1.75}`;
+    expect(await store.eval(script, [counter], ['3', '5'])).toEqual([3, 'ok', [6], 1]);
+    expect(await store.eval(script, [counter], ['3', '5'])).toBeNull();
+    expect(await store.eval('return ARGV[1]', [], ['x y'])).toBe('x y');
+    const error = await store.eval("return redis.call('HGET', KEYS[1], 'f')", [counter], []).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/WRONGTYPE/);
+    expect(error).not.toBeInstanceOf(RedisUnavailableError);
+  });
+
   it('surfaces Redis error replies as errors, not as unavailability', async () => {
     const key = k('wrongtype');
     await store.set(key, 'string');

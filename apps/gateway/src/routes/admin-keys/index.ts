@@ -8,7 +8,7 @@ import * as schemas from './schemas.js';
 export const adminKeyRoutes: FastifyPluginAsyncTypebox<{ keys: ApiKeyRepository }> = async (app, { keys }) => {
   app.addHook('onRequest', adminOnly);
 
-  app.post('', { schema: schemas.createKey }, async (request, reply) => {
+  app.post('', { schema: schemas.createKey, config: { idempotent: true } }, async (request, reply) => {
     return reply.code(201).send(await keys.create(request.body));
   });
 

@@ -4,7 +4,7 @@ import {
   CreateApiKeyBodySchema,
   CreatedApiKeySchema,
 } from '@techsapo/contracts/api-keys';
-import { ErrorBodySchema } from '@techsapo/contracts/common';
+import { ErrorBodySchema, IdempotencyHeadersSchema } from '@techsapo/contracts/common';
 import Type from 'typebox';
 
 const tags = ['admin'];
@@ -14,8 +14,9 @@ export const createKey = {
   tags,
   operationId: 'createApiKey',
   summary: 'Issue an API key (admin); the answer is the only time the key is shown',
+  headers: IdempotencyHeadersSchema,
   body: CreateApiKeyBodySchema,
-  response: { 201: CreatedApiKeySchema, 400: ErrorBodySchema, ...errors },
+  response: { 201: CreatedApiKeySchema, 400: ErrorBodySchema, 409: ErrorBodySchema, 422: ErrorBodySchema, ...errors },
 };
 
 export const listKeys = {

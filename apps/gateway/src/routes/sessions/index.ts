@@ -11,7 +11,7 @@ import * as schemas from './schemas.js';
 export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: ServiceClient }> = async (app, { sessions }) => {
   const base = '/api/v1/sessions';
 
-  app.post('', { schema: schemas.createSession }, async (request, reply) => {
+  app.post('', { schema: schemas.createSession, config: { idempotent: true } }, async (request, reply) => {
     const answer = await sessions.call({
       method: 'POST',
       path: base,

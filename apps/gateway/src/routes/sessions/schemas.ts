@@ -1,4 +1,4 @@
-import { ErrorBodySchema } from '@techsapo/contracts/common';
+import { ErrorBodySchema, IdempotencyHeadersSchema } from '@techsapo/contracts/common';
 import {
   CreateSessionBodySchema,
   ListSessionsQuerySchema,
@@ -18,8 +18,9 @@ export const createSession = {
   tags,
   operationId: 'createSession',
   summary: "Create a session owned by the caller (data encrypted at rest); userId may be left out or be the caller's",
+  headers: IdempotencyHeadersSchema,
   body: CreateSessionBodySchema,
-  response: { 201: SessionSchema, 403: ErrorBodySchema, ...errors },
+  response: { 201: SessionSchema, 403: ErrorBodySchema, 409: ErrorBodySchema, 422: ErrorBodySchema, ...errors },
 };
 
 export const listSessions = {

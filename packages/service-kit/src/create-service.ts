@@ -18,7 +18,7 @@ import { internalAuthPlugin } from './auth.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import { type HealthCheck, runChecks } from './health.js';
 import { useBoundedJsonParser } from './json-body.js';
-import { loggerOptions } from './logger.js';
+import { loggerOptions, requestLogger } from './logger.js';
 import { validatorCompiler } from './validation.js';
 
 // fastify-metrics is CommonJS with an ES default export: Node gives the module object as default import,
@@ -104,6 +104,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     bodyLimit: config.server.body_limit_bytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    childLoggerFactory: requestLogger,
     // Errors the router raises before any route (bad URL encoding, over-long parameters) get our shape too.
     frameworkErrors: errorHandler,
     // ... and so do requests Node's HTTP parser refuses before Fastify sees them (400, 431).
@@ -125,6 +126,11 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   });
 
   await app.register(swagger, {
+    // Shared schemas become components named by their `$id` (`ErrorBody`), not `def-0`: generated clients
+    // name their types after them.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
     openapi: {
       openapi: '3.1.0',
       info: {

@@ -184,6 +184,7 @@ describe('createService', () => {
     await build({ logStream: sink.stream });
     app.get('/echo', async (request) => {
       request.log.info({ headers: request.headers, token: 'tok-secret' }, 'echo');
+      request.log.child({ step: 'nested' }).info('deeper');
       return { id: request.id };
     });
     const given = await app.inject({
@@ -198,6 +199,16 @@ describe('createService', () => {
     expect(log).toContain('abc-123');
     expect(log).not.toContain('sk-live-secret');
     expect(log).not.toContain('tok-secret');
+    // Every line a request logs carries its id, from its own logger and from loggers made from it.
+    const lines = sink.lines().filter((l) => l.msg === 'echo' || l.msg === 'deeper');
+    expect(lines.map((l) => [l.msg, l.reqId])).toEqual([
+      ['echo', 'abc-123'],
+      ['deeper', 'abc-123'],
+      ['echo', generated.headers['x-request-id']],
+      ['deeper', generated.headers['x-request-id']],
+    ]);
+    expect(lines[1]).toMatchObject({ step: 'nested' });
+    expect(sink.lines().filter((l) => l.msg === 'incoming request' && l.reqId === 'abc-123')).toHaveLength(1);
   });
 
   it('serves Prometheus metrics with the techsapo_ prefix, and OpenAPI 3 at /docs/json', async () => {

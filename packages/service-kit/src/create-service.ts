@@ -116,8 +116,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  app.addHook('onSend', async (request, reply) => {
+  // Set as the request arrives (a hook with a callback: no promise per request); error replies keep it.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   app.addSchema(ErrorBodySchema);
   await app.register(internalAuthPlugin, {

@@ -166,6 +166,7 @@ describe('createService', () => {
     const missing = await app.inject('/nope?x=1');
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toEqual({ error: { code: 'ROUTE_NOT_FOUND', message: 'Route GET /nope not found' } });
+    expect(missing.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('hides the cause of unexpected errors behind a 500 and logs it', async () => {
@@ -174,6 +175,7 @@ describe('createService', () => {
     const res = await app.inject('/boom');
     expect(res.statusCode).toBe(500);
     expect(res.json()).toEqual({ error: { code: 'INTERNAL_ERROR', message: 'Internal server error' } });
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(sink.lines().some((l) => (l.err as { message?: string } | undefined)?.message === 'secret internals')).toBe(
       true,
     );

@@ -4,12 +4,17 @@ import { createService, redisPlugin, type Service } from '@techsapo/service-kit'
 import type { DestinationStream } from 'pino';
 import { ApiKeyRepository } from './api-keys.js';
 import { BudgetReservations } from './budget/reservations.js';
+import { type CodexTools, McpBridgeTools } from './codex-runs/bridge-tools.js';
+import { CodexRuns } from './codex-runs/runs.js';
 import { StartupError } from './errors.js';
+import { Jobs } from './jobs.js';
 import { apiKeyAuthPlugin } from './plugins/auth.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { adminKeyRoutes } from './routes/admin-keys/index.js';
+import { codexRunRoutes } from './routes/codex-runs/index.js';
 import { mcpRoutes } from './routes/mcp/index.js';
+import { mcpEndpointRoutes } from './routes/mcp-endpoint/index.js';
 import { meRoutes } from './routes/me/index.js';
 import { sessionRoutes } from './routes/sessions/index.js';
 import { ServiceClient } from './services.js';
@@ -23,7 +28,13 @@ const SERVICE = 'gateway';
 export interface AppDeps {
   store?: RedisStore;
   logStream?: DestinationStream;
+  /** What Codex runs call; default: the bridge's `/mcp`, as each run's caller. */
+  codexTools?: CodexTools;
 }
+
+/** Jobs (Codex runs) are kept a day after their creation; a job whose gateway died fails after its lease. */
+const JOB_TTL_MS = 86_400_000;
+const JOB_LEASE_MS = 30_000;
 
 /** Where the gateway finds each service: `[gateway]` URLs, else the service's loopback port. */
 export function serviceUrls(config: Config): { sessions: string; bridge: string; perfMonitor: string } {
@@ -76,7 +87,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   await app.register(apiKeyAuthPlugin, {
     keys,
     adminKey: config.env.admin_api_key,
-    metricsToken: config.env.metrics_token,
+    // Prometheus scrapes every service with the internal token: so does the gateway, unless METRICS_TOKEN is set.
+    metricsToken: config.env.metrics_token ?? config.env.internal_api_token,
   });
   await app.register(rateLimitPlugin, {
     windowMs: config.gateway.rate_limit_window_ms,
@@ -111,5 +123,26 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   });
   await app.register(mcpRoutes, { prefix: '/api/v1/mcp', bridge, perfMonitor });
   await app.register(adminKeyRoutes, { prefix: '/api/v1/admin/keys', keys });
+  const jobs = new Jobs(app.store, { ttlMs: JOB_TTL_MS, leaseMs: JOB_LEASE_MS });
+  const reservationUsd = config.budget.codex_call_reservation_usd;
+  const runs = new CodexRuns({
+    jobs,
+    tools: deps.codexTools ?? new McpBridgeTools(urls.bridge, token),
+    budget,
+    reservationUsd,
+    // By then its reservation lapsed: a run must not outlive what holds its budget.
+    deadlineMs: config.budget.reservation_ttl_seconds * 1000,
+    log: app.log,
+  });
+  app.addHook('onClose', () => runs.close());
+  await app.register(codexRunRoutes, { prefix: '/api/v1/codex/runs', runs, jobs, waitMs: timeoutMs });
+  await app.register(mcpEndpointRoutes, {
+    bridgeUrl: urls.bridge,
+    token,
+    budget,
+    reservationUsd,
+    store: app.store,
+    holdTtlMs: config.budget.reservation_ttl_seconds * 1000,
+  });
   return app;
 }

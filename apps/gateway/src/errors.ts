@@ -7,6 +7,7 @@ export type GatewayErrorCode =
   | 'API_KEY_REVOKED'
   | 'API_KEY_EXPIRED'
   | 'API_KEY_NOT_FOUND'
+  | 'RUN_NOT_FOUND'
   | 'USER_ID_RESERVED'
   | 'ADMIN_REQUIRED'
   | 'METRICS_TOKEN_REQUIRED'
@@ -38,6 +39,8 @@ export const ApiKeyExpired = define<[string]>('API_KEY_EXPIRED', 'this API key e
 export const ApiKeyNotFound = define<[string]>('API_KEY_NOT_FOUND', 'API key %s not found', 404);
 /** `anonymous` means "no user" to the services: a key for it would reach everyone's things. */
 export const UserIdReserved = define<[string]>('USER_ID_RESERVED', 'userId %s is reserved: choose another', 400);
+/** An unknown run, one expired, or another user's: all answer alike. */
+export const RunNotFound = define<[string]>('RUN_NOT_FOUND', 'run %s not found', 404);
 export const AdminRequired = define('ADMIN_REQUIRED', 'this route needs an API key with the admin scope', 403);
 export const MetricsTokenRequired = define(
   'METRICS_TOKEN_REQUIRED',

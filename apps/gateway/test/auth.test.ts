@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Service } from '@techsapo/service-kit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyRepository, hashKey } from '../src/api-keys.js';
-import { bearer, useGateway } from './harness.js';
+import { bearer, TOKEN, useGateway } from './harness.js';
 
 const h = useGateway();
 const ENV_ADMIN_KEY = 'env-admin-key-0123456789abcdef0123456789';
@@ -159,14 +159,13 @@ describe('open routes', () => {
     expect(allowed.body).toContain('techsapo_');
   });
 
-  it('closes remote /metrics entirely when no METRICS_TOKEN is configured', async () => {
+  it('takes the internal token on remote /metrics when no METRICS_TOKEN is configured, as the services do', async () => {
     const plain = await h.gateway();
-    const res = await plain.inject({
-      url: '/metrics',
-      remoteAddress: '10.1.2.3',
-      headers: bearer('anything-at-all-0123'),
-    });
-    expect(res.statusCode).toBe(401);
+    const remote = { url: '/metrics', remoteAddress: '10.1.2.3' };
+    expect((await plain.inject({ ...remote, headers: bearer('anything-at-all-0123') })).statusCode).toBe(401);
+    expect((await plain.inject({ ...remote, headers: bearer(TOKEN) })).statusCode).toBe(200);
+    // With a METRICS_TOKEN, that one only.
+    expect((await app.inject({ ...remote, headers: bearer(TOKEN) })).statusCode).toBe(401);
   });
 });
 

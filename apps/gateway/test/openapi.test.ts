@@ -1,3 +1,4 @@
+import { dereference, validate } from '@readme/openapi-parser';
 import { describe, expect, it } from 'vitest';
 import { useGateway } from './harness.js';
 
@@ -39,5 +40,86 @@ describe('GET /api/docs/json', () => {
     for (const op of operations.filter((o) => !open.includes(o.route))) {
       expect({ route: op.route, has401: '401' in op.responses }).toEqual({ route: op.route, has401: true });
     }
+  });
+  it('passes a standard OpenAPI 3.1 validator, every $ref resolving', async () => {
+    const app = await h.gateway();
+    const doc = (await app.inject('/api/docs/json')).json();
+    // @readme/openapi-parser checks the document against the OpenAPI 3.1 schema and its own rules (unique
+    // operation ids, path parameters declared and required, security schemes, ...); it changes what it is given.
+    expect(await validate(structuredClone(doc))).toEqual({ valid: true, warnings: [], specification: 'OpenAPI' });
+    await expect(dereference(structuredClone(doc))).resolves.toMatchObject({ openapi: '3.1.0' });
+
+    // The validator is not a formality: it refuses each mistake a route can make.
+    const mistakes: Record<string, (broken: any) => void> = {
+      'a duplicate operation id': (broken) => {
+        broken.paths['/api/v1/sessions'].get.operationId = 'getSession';
+      },
+      'an undeclared path parameter': (broken) => {
+        broken.paths['/api/v1/sessions/{id}'].get.parameters = [];
+      },
+      'a $ref to nowhere': (broken) => {
+        broken.paths['/api/v1/budget/me'].get.responses['200'].content['application/json'].schema = {
+          $ref: '#/components/schemas/Nowhere',
+        };
+      },
+    };
+    for (const [mistake, make] of Object.entries(mistakes)) {
+      const broken = structuredClone(doc);
+      make(broken);
+      const result = await validate(broken).catch((error: Error) => ({ valid: false, thrown: error.message }));
+      expect({ mistake, valid: result.valid }).toEqual({ mistake, valid: false });
+    }
+  });
+
+  it('names the shared error body once and gives every answer but 204 a JSON schema', async () => {
+    const app = await h.gateway();
+    const doc = (await app.inject('/api/docs/json')).json();
+    // Components are named by their $id (generated clients name their types after them), never def-N.
+    expect(Object.keys(doc.components.schemas)).toContain('ErrorBody');
+    expect(Object.keys(doc.components.schemas).filter((name) => /^def-\d+$/.test(name))).toEqual([]);
+
+    interface Answer {
+      content?: Record<string, { schema?: Record<string, unknown> }>;
+    }
+    const problems: string[] = [];
+    // `/mcp` speaks JSON-RPC (MCP's Streamable HTTP): its messages are the MCP schema's, not this document's.
+    const paths = Object.entries(doc.paths as Record<string, Record<string, any>>).filter(([path]) => path !== '/mcp');
+    for (const [path, methods] of paths) {
+      for (const [method, op] of Object.entries(methods)) {
+        for (const [status, answer] of Object.entries(op.responses as Record<string, Answer>)) {
+          const route = `${method} ${path} ${status}`;
+          const media = Object.keys(answer.content ?? {});
+          if (status === '204') {
+            if (media.length > 0) problems.push(`${route}: a 204 has no body`);
+            continue;
+          }
+          const schema = answer.content?.['application/json']?.schema ?? answer.content?.['text/event-stream']?.schema;
+          if (!schema) {
+            problems.push(`${route}: no schema`);
+            continue;
+          }
+          // `/health` answers its report with 503 too: which dependency is down.
+          const isError = Number(status) >= 400 && path !== '/health';
+          if (isError && !('$ref' in schema) && !('error' in ((schema.properties as object) ?? {})))
+            problems.push(`${route}: not the error body`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    // The session, cost and key routes refer to the one error body rather than repeating it.
+    const getSession = doc.paths['/api/v1/sessions/{id}'].get.responses;
+    expect(getSession['404'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ErrorBody' });
+    // ... and say what each answer means (for 4xx: its codes) instead of "Default Response".
+    expect(getSession['404'].description).toContain('SESSION_NOT_FOUND');
+    const undescribed = Object.entries(doc.paths as Record<string, Record<string, any>>)
+      .filter(([path]) => /^\/api\/v1\/(sessions|costs|budget|admin)\b/.test(path))
+      .flatMap(([path, methods]) =>
+        Object.entries(methods).flatMap(([method, op]) =>
+          Object.entries(op.responses as Record<string, { description: string }>)
+            .filter(([, answer]) => answer.description === 'Default Response')
+            .map(([status]) => `${method} ${path} ${status}`),
+        ),
+      );
+    expect(undescribed).toEqual([]);
   });
 });

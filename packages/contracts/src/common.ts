@@ -13,6 +13,13 @@ export const ErrorBodySchema = Type.Object(
 );
 export type ErrorBody = Static<typeof ErrorBodySchema>;
 
+/**
+ * `ErrorBodySchema` by reference, for the responses of route schemas: the OpenAPI document then holds it once,
+ * as `#/components/schemas/ErrorBody`, and generated clients name it. Resolves where `ErrorBodySchema` was added
+ * with `app.addSchema` (service-kit's `createService` does it for every service).
+ */
+export const ErrorBodyRef = Type.Unsafe<ErrorBody>(Type.Ref('ErrorBody'));
+
 /** A user id: what keys and per-user indexes are built from, so no separators, spaces or wildcards. */
 export const UserIdSchema = Type.String({
   pattern: '^[A-Za-z0-9._@+-]{1,128}$',

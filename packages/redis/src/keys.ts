@@ -60,6 +60,20 @@ export const keys = {
   budgetAlerts: (month: string) => `budget:alerts:${month}`,
   /** A caller's `Idempotency-Key` (by its SHA-256, hex): the request's fingerprint, then its answer. */
   idempotency: (userId: string, keyHash: string) => `idempotency:${userId}:${keyHash}`,
+  /**
+   * A background job of the gateway (a Codex run, a wall-bounce run): a hash of its kind, owner, status, lease
+   * and result. Expires a while after its creation.
+   */
+  job: (jobId: string) => `job:${jobId}`,
+  /** Stream of a job's events (status changes, progress, its end), expiring with the job. */
+  jobEvents: (jobId: string) => `job:${jobId}:events`,
+  /** Channel that nudges whoever follows a job (SSE, `?wait=true`) to read its new events. */
+  jobSignals: (jobId: string) => `techsapo:job:${jobId}`,
+  /**
+   * The budget reservation of a user's Codex call that an MCP client took as a task (JSON), kept until a
+   * `tasks/get` through the gateway shows the task over, or until it lapses with the reservation.
+   */
+  budgetTaskHold: (userId: string, taskId: string) => `budget:task:${userId}:${taskId}`,
 } as const;
 
 /** Entries kept (approximately: `XADD MAXLEN ~`) in each capped stream: `mcpRequests` and `audit`. */

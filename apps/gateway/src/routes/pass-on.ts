@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { ServiceAnswer } from '../services.js';
 
@@ -12,4 +13,11 @@ export function queryString(query: Record<string, string | number | boolean | un
   for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
   const text = params.toString();
   return text ? `?${text}` : '';
+}
+
+/** The headers set on a reply so far (rate limits, request id), for a hijacked reply that writes its own head. */
+export function headersSoFar(reply: FastifyReply): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = value;
+  return headers;
 }

@@ -1,9 +1,6 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
-import { type Config, loadConfig } from '@techsapo/config';
+import type { Config } from '@techsapo/config';
 import type { McpRequestCompletedEvent } from '@techsapo/contracts/events';
 import { createNodeRedisStore, type RedisStore } from '@techsapo/redis';
 import { startRedisServer, type TestRedis } from '@techsapo/testing';
@@ -16,6 +13,7 @@ import { TOOL_ERROR_CODES, type ToolError } from '../src/errors.js';
 import { mcpServerFactory } from '../src/mcp/server.js';
 import { FakePool } from './fake-pool.js';
 import { textOf } from './harness.js';
+import { unitConfig } from './unit-config.js';
 
 let redis: TestRedis;
 let store: RedisStore;
@@ -33,23 +31,7 @@ afterAll(async () => {
 });
 
 /** The configuration `toml` adds to (a fresh workspace, this test's Redis). */
-function configWith(toml = ''): Config {
-  const dir = mkdtempSync(join(tmpdir(), 'techsapo-bridge-unit-'));
-  const workspace = join(dir, 'workspace');
-  mkdirSync(workspace);
-  const file = join(dir, 'codex-mcp.toml');
-  writeFileSync(file, `[codex]\ncwd = ${JSON.stringify(workspace)}\n${toml}\n`);
-  return loadConfig({
-    dotenv: false,
-    env: {
-      CODEX_MCP_CONFIG: file,
-      REDIS_URL: redis.url,
-      CODEX_HOME: join(dir, 'codex-home'),
-      LOG_LEVEL: 'error',
-      NODE_ENV: 'test',
-    },
-  });
-}
+const configWith = (toml = ''): Config => unitConfig(redis.url, toml);
 
 /** The bridge on a fake pool, its finished calls, and MCP clients connected as a given user (in memory). */
 function bridgeOn(toml = '') {

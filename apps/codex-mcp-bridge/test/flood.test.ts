@@ -1,8 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { loadConfig } from '@techsapo/config';
 import { createNodeRedisStore, type RedisStore } from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
 import { freePort, startRedisServer, type TestRedis } from '@techsapo/testing';
@@ -10,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { FakePool } from './fake-pool.js';
 import { textOf } from './harness.js';
+import { unitConfig } from './unit-config.js';
 
 let redis: TestRedis;
 let store: RedisStore;
@@ -20,19 +17,9 @@ const pool = new FakePool();
 beforeAll(async () => {
   redis = await startRedisServer();
   store = createNodeRedisStore({ url: redis.url });
-  const dir = mkdtempSync(join(tmpdir(), 'techsapo-bridge-flood-'));
-  mkdirSync(join(dir, 'workspace'));
-  const file = join(dir, 'codex-mcp.toml');
   // One turn at a time and no queue: anything a flood could hold would show as OVERLOADED below.
-  writeFileSync(
-    file,
-    `[codex]\ncwd = ${JSON.stringify(join(dir, 'workspace'))}\n[mcp]\nmax_concurrent_sessions = 1\nmax_queue_size = 0\n`,
-  );
+  const config = unitConfig(redis.url, '[mcp]\nmax_concurrent_sessions = 1\nmax_queue_size = 0\n');
   const port = await freePort();
-  const config = loadConfig({
-    dotenv: false,
-    env: { CODEX_MCP_CONFIG: file, REDIS_URL: redis.url, CODEX_HOME: join(dir, 'home'), LOG_LEVEL: 'error' },
-  });
   app = await buildApp(config, { store, pool, port });
   await app.listen({ port, host: '127.0.0.1' });
   url = `http://127.0.0.1:${port}`;

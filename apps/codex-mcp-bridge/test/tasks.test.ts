@@ -1,7 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createTaskSessionFromClient, resultFromTaskOutcome } from '@modelcontextprotocol/ext-tasks/client';
 import type { JsonValue } from '@modelcontextprotocol/ext-tasks/core';
@@ -10,7 +7,6 @@ import {
   isCreateTaskResultV2,
   TASKS_EXTENSION_ID_V2,
 } from '@modelcontextprotocol/ext-tasks/core/v2';
-import { loadConfig } from '@techsapo/config';
 import { createNodeRedisStore, keys, type RedisStore } from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
 import { freePort, startRedisServer, type TestRedis } from '@techsapo/testing';
@@ -19,6 +15,7 @@ import { buildApp } from '../src/app.js';
 import { RedisTaskStore } from '../src/mcp/task-store.js';
 import { FakePool } from './fake-pool.js';
 import { mcpRequest, TASKS_CAPABILITIES as TASKS } from './harness.js';
+import { unitConfig } from './unit-config.js';
 
 let redis: TestRedis;
 let store: RedisStore;
@@ -37,24 +34,11 @@ const token = randomBytes(24).toString('hex');
 
 /** A bridge on a FakePool behind the internal token (so `x-techsapo-user` is believed), listening on loopback. */
 async function startBridge(toml = '', env: Record<string, string> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'techsapo-tasks-'));
-  const workspace = join(dir, 'workspace');
-  mkdirSync(workspace);
-  const file = join(dir, 'codex-mcp.toml');
-  writeFileSync(file, `[codex]\ncwd = ${JSON.stringify(workspace)}\n[mcp]\nenable_response_caching = false\n${toml}\n`);
   const port = await freePort();
-  const config = loadConfig({
-    dotenv: false,
-    env: {
-      CODEX_MCP_CONFIG: file,
-      REDIS_URL: redis.url,
-      CODEX_HOME: join(dir, 'codex-home'),
-      LOG_LEVEL: 'error',
-      NODE_ENV: 'test',
-      INTERNAL_API_TOKEN: token,
-      CODEX_MCP_BRIDGE_PORT: String(port),
-      ...env,
-    },
+  const config = unitConfig(redis.url, `[mcp]\nenable_response_caching = false\n${toml}`, {
+    INTERNAL_API_TOKEN: token,
+    CODEX_MCP_BRIDGE_PORT: String(port),
+    ...env,
   });
   const pool = new FakePool();
   const app = await buildApp(config, {

@@ -135,6 +135,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     log: app.log,
   });
   app.addHook('onClose', () => runs.close());
+  app.addHook('onClose', () => Promise.all([sessions, bridge, perfMonitor].map((service) => service.close())));
   await app.register(codexRunRoutes, { prefix: '/api/v1/codex/runs', runs, jobs, waitMs: timeoutMs });
   await app.register(mcpEndpointRoutes, {
     bridgeUrl: urls.bridge,

@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { keys } from '@techsapo/redis';
 import type { FakeModelRequest } from '@techsapo/testing';
+import { mcpRequest } from '@techsapo/testing';
 import { describe, expect, it } from 'vitest';
 import { ApprovalCenter, type ApprovalRecord } from '../src/bridge/approvals.js';
 import { createSecretMasker } from '../src/security/secrets.js';
-import { getJson, mcpRequest, textOf, useBridge } from './harness.js';
+import { getJson, textOf, useBridge } from './harness.js';
 
 const env = useBridge();
 

@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
-import { CLIENT_CAPABILITIES_META_KEY_V2, TASKS_EXTENSION_ID_V2 } from '@modelcontextprotocol/ext-tasks/core/v2';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -152,62 +151,3 @@ export const textOf = (result: unknown): string => ((result as CallToolResult).c
 /** GETs a JSON body (tests read it loosely); pass `bridge.headers` to a bridge that has a token. */
 export const getJson = async (url: string, headers: Record<string, string> = {}): Promise<any> =>
   (await fetch(url, { headers })).json();
-
-/** Client capabilities that declare the Tasks extension. */
-export const TASKS_CAPABILITIES = { extensions: { [TASKS_EXTENSION_ID_V2]: {} } };
-
-/** A JSON-RPC answer, loosely typed. */
-export type RpcAnswer = { result?: any; error?: { code: number; message: string; data?: unknown } };
-
-let nextRpcId = 1;
-
-/**
- * One JSON-RPC request to a bridge's `/mcp` on the 2026-07-28 revision, framed by hand (protocol version and
- * client capabilities in `_meta`, `Mcp-Method` / `Mcp-Name` headers), as the SDK client cannot take a task
- * answer; the answer is read from JSON or from the SSE stream.
- */
-export async function mcpRequest(
-  bridgeUrl: string,
-  headers: Record<string, string>,
-  method: string,
-  params: Record<string, unknown>,
-  capabilities: Record<string, unknown> = TASKS_CAPABILITIES,
-): Promise<RpcAnswer> {
-  const id = nextRpcId++;
-  const name = (params.name ?? params.taskId) as string | undefined;
-  const res = await fetch(`${bridgeUrl}/mcp`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': method,
-      ...(name ? { 'mcp-name': name } : {}),
-      ...headers,
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id,
-      method,
-      params: {
-        ...params,
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-          [CLIENT_CAPABILITIES_META_KEY_V2]: capabilities,
-          'io.modelcontextprotocol/clientInfo': { name: 'techsapo-test', version: '1.0.0' },
-        },
-      },
-    }),
-    // A blocking call that never ends fails the test instead of hanging the file.
-    signal: AbortSignal.timeout(60_000),
-  });
-  const text = await res.text();
-  if (!(res.headers.get('content-type') ?? '').includes('text/event-stream')) return JSON.parse(text) as RpcAnswer;
-  const answer = text
-    .split('\n')
-    .filter((line) => line.startsWith('data:'))
-    .map((line) => JSON.parse(line.slice(5)) as RpcAnswer & { id?: number })
-    .find((message) => message.id === id);
-  if (!answer) throw new Error(`no answer to ${method} in: ${text}`);
-  return answer;
-}

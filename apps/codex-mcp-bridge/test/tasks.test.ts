@@ -9,12 +9,11 @@ import {
 } from '@modelcontextprotocol/ext-tasks/core/v2';
 import { createNodeRedisStore, keys, type RedisStore } from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
-import { freePort, startRedisServer, type TestRedis } from '@techsapo/testing';
+import { freePort, mcpRequest, startRedisServer, TASKS_CAPABILITIES as TASKS, type TestRedis } from '@techsapo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { RedisTaskStore } from '../src/mcp/task-store.js';
 import { FakePool } from './fake-pool.js';
-import { mcpRequest, TASKS_CAPABILITIES as TASKS } from './harness.js';
 import { unitConfig } from './unit-config.js';
 
 let redis: TestRedis;

@@ -2,7 +2,7 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernTranspor
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Service } from '@techsapo/service-kit';
-import type { FakeModelRequest } from '@techsapo/testing';
+import { type FakeModelRequest, mcpRequest } from '@techsapo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type TestBridge } from './codex-bridge.js';
 import { bearer, TOKEN, useGateway } from './harness.js';
@@ -55,48 +55,9 @@ async function modernClient(headers: Record<string, string>): Promise<ModernClie
   return client;
 }
 
-let nextRpcId = 1;
-
-/**
- * One 2026-07-28 JSON-RPC request to the gateway's `/mcp`, framed by hand with the Tasks extension declared (the
- * SDK client cannot take a task answer); the answer is read from JSON or from the SSE stream.
- */
-async function rpc(key: string, method: string, params: Record<string, unknown>): Promise<any> {
-  const id = nextRpcId++;
-  const name = (params.name ?? params.taskId) as string | undefined;
-  const res = await fetch(`${url}/mcp`, {
-    method: 'POST',
-    headers: {
-      ...bearer(key),
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': method,
-      ...(name ? { 'mcp-name': name } : {}),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id,
-      method,
-      params: {
-        ...params,
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-          'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } },
-          'io.modelcontextprotocol/clientInfo': { name: 'gateway-test', version: '1.0.0' },
-        },
-      },
-    }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  if (!(res.headers.get('content-type') ?? '').includes('text/event-stream')) return JSON.parse(text);
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('data:'))
-    .map((line) => JSON.parse(line.slice(5)))
-    .find((message) => message.id === id);
-}
+/** One 2026-07-28 JSON-RPC request to the gateway's `/mcp` with the Tasks extension declared, as `key`'s user. */
+const rpc = (key: string, method: string, params: Record<string, unknown>) =>
+  mcpRequest(url, bearer(key), method, params);
 
 type ToolResult = { content: unknown; isError?: boolean; structuredContent?: Record<string, unknown> };
 const textOf = (result: ToolResult): string => ((result.content as { text: string }[])[0] as { text: string }).text;

@@ -6,5 +6,6 @@ export {
   type FakeUsage,
   startFakeResponses,
 } from './fake-responses.js';
+export { mcpRequest, type RpcAnswer, TASKS_CAPABILITIES } from './mcp-request.js';
 export { freePort, hasRedisServer, startRedisServer, type TestRedis } from './redis-server.js';
 export { startUpstashRestServer, type UpstashRestServer } from './upstash-rest.js';

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startFakeResponses } from '@techsapo/testing';
+import { startFakeResponses, startRedisServer } from '@techsapo/testing';
 import { toTomlValue } from '../apps/codex-mcp-bridge/src/codex/binary.ts';
 import {
   call,
@@ -17,7 +17,6 @@ import {
   modernClient,
   onStop,
   rssMb,
-  sh,
   sleep,
   start,
   stopAll,
@@ -30,9 +29,8 @@ const workspace = join(tmp, 'workspace');
 mkdirSync(workspace);
 const fake = await startFakeResponses();
 onStop(() => fake.close());
-const redisPort = await freePort();
-start('redis-server', 'redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no', '--dir', tmp]);
-await waitUntil('redis-server', () => sh('redis-cli', ['-p', String(redisPort), 'ping']) === 'PONG');
+const redis = await startRedisServer();
+onStop(() => redis.close());
 const toml = join(tmp, 'codex-mcp.toml');
 const overrides = { ...fake.codexConfig(), features: { shell_snapshot: false } };
 writeFileSync(
@@ -65,7 +63,7 @@ for (const variant of variants) {
       stdio: ['ignore', openSync(join(tmp, `bridge-${port}.log`), 'w'), 'inherit'],
       env: {
         ...process.env,
-        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        REDIS_URL: redis.url,
         CODEX_MCP_BRIDGE_PORT: String(port),
         CODEX_HOME: join(tmp, `home-${port}`),
         LOG_LEVEL: 'warn',

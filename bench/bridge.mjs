@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startFakeResponses } from '@techsapo/testing';
+import { startFakeResponses, startRedisServer } from '@techsapo/testing';
 import { AppServer } from '../apps/codex-mcp-bridge/src/codex/app-server.ts';
 import { configArgs, resolveCodexBinary, toTomlValue } from '../apps/codex-mcp-bridge/src/codex/binary.ts';
 import {
@@ -71,27 +71,9 @@ const t0 = Date.now();
 const fake = await startFakeResponses();
 onStop(() => fake.close());
 const codexOverrides = { ...fake.codexConfig(), features: { shell_snapshot: false } };
-const [redisPort, port, portB] = [await freePort(), await freePort(), await freePort()];
-start(
-  'redis-server',
-  'redis-server',
-  [
-    '--port',
-    String(redisPort),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    tmp,
-    '--loglevel',
-    'warning',
-  ],
-  { stdio: ['ignore', logFd, logFd] },
-);
-await waitUntil('redis-server', () => sh('redis-cli', ['-p', String(redisPort), 'ping']) === 'PONG');
+const [port, portB] = [await freePort(), await freePort()];
+const redis = await startRedisServer();
+onStop(() => redis.close());
 const toml = join(tmp, 'codex-mcp.toml');
 writeFileSync(
   toml,
@@ -117,7 +99,7 @@ const startBridge = (name, bridgePort) =>
       stdio: ['ignore', logFd, logFd],
       env: {
         ...process.env,
-        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        REDIS_URL: redis.url,
         CODEX_MCP_BRIDGE_PORT: String(bridgePort),
         CODEX_HOME: dir(`home-${name}`),
         LOG_LEVEL: 'warn',

@@ -9,13 +9,14 @@
 // SESSION_ARGS: more node flags for those services (e.g. --cpu-prof).
 // Writes bench/results/gateway.md.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startRedisServer } from '@techsapo/testing';
 import autocannon from 'autocannon';
-import { cpuMicros, freePort, median, pct, sh, start, stopAll, waitUntil } from './bridge-lib.mjs';
+import { cpuMicros, freePort, median, onStop, pct, sh, start, stopAll, waitUntil } from './bridge-lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const env = (name, dflt) => Number(process.env[`BENCH_${name}`] ?? dflt);
@@ -30,23 +31,13 @@ const load0 = loadavg()
   .map((x) => x.toFixed(2))
   .join(' ');
 const t0 = Date.now();
-const tmp = mkdtempSync(join(tmpdir(), 'gateway-bench-'));
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 const logFd = openSync(join(root, 'bench/results/gateway-servers.log'), 'w');
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-const [redisPort, sessionPort, gatewayPort, helloPort] = await Promise.all([1, 2, 3, 4].map(() => freePort()));
-const redis = start('redis-server', 'redis-server', [
-  '--port',
-  String(redisPort),
-  '--save',
-  '',
-  '--appendonly',
-  'no',
-  '--dir',
-  tmp,
-]);
-await waitUntil('redis-server', () => sh('redis-cli', ['-p', String(redisPort), 'ping']) === 'PONG');
+const [sessionPort, gatewayPort, helloPort] = await Promise.all([1, 2, 3].map(() => freePort()));
+const redis = await startRedisServer();
+onStop(() => redis.close());
 const token = randomBytes(32).toString('hex');
 const adminKey = `bench-admin-${randomBytes(24).toString('hex')}`;
 const common = {
@@ -54,7 +45,7 @@ const common = {
   NODE_ENV: 'production',
   HOST: '127.0.0.1',
   LOG_LEVEL: 'warn',
-  REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+  REDIS_URL: redis.url,
   INTERNAL_API_TOKEN: token,
 };
 const service = (app, extra) =>
@@ -200,6 +191,4 @@ writeFileSync(join(root, 'bench/results/gateway.md'), md);
 console.log(md);
 oneConnection.destroy();
 await stopAll();
-void redis;
-rmSync(tmp, { recursive: true, force: true });
 process.exit(0);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { callerOf } from '../../plugins/auth.js';
-import type { ServiceClient } from '../../services.js';
+import type { ServiceCall, ServiceClient } from '../../services.js';
 import { passOn, queryString } from '../pass-on.js';
 import * as schemas from './schemas.js';
 
@@ -10,59 +11,32 @@ import * as schemas from './schemas.js';
  */
 export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: ServiceClient }> = async (app, { sessions }) => {
   const base = '/api/v1/sessions';
+  /** Sends the request on as its caller and passes the answer back as it is. */
+  const relay = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    method: ServiceCall['method'],
+    path: string,
+    body?: unknown,
+  ) => {
+    const call: ServiceCall = { method, path, userId: callerOf(request).userId, requestId: request.id };
+    if (body !== undefined) call.body = body;
+    return passOn(reply, await sessions.call(call));
+  };
 
-  app.post('', { schema: schemas.createSession, config: { idempotent: true } }, async (request, reply) => {
-    const answer = await sessions.call({
-      method: 'POST',
-      path: base,
-      userId: callerOf(request).userId,
-      body: request.body,
-      requestId: request.id,
-    });
-    return passOn(reply, answer);
-  });
-
-  app.get('', { schema: schemas.listSessions }, async (request, reply) => {
-    const path = `${base}${queryString(request.query)}`;
-    const answer = await sessions.call({
-      method: 'GET',
-      path,
-      userId: callerOf(request).userId,
-      requestId: request.id,
-    });
-    return passOn(reply, answer);
-  });
-
-  app.get('/:id', { schema: schemas.getSession }, async (request, reply) => {
-    const path = `${base}/${request.params.id}`;
-    const answer = await sessions.call({
-      method: 'GET',
-      path,
-      userId: callerOf(request).userId,
-      requestId: request.id,
-    });
-    return passOn(reply, answer);
-  });
-
-  app.patch('/:id', { schema: schemas.updateSession }, async (request, reply) => {
-    const answer = await sessions.call({
-      method: 'PATCH',
-      path: `${base}/${request.params.id}`,
-      userId: callerOf(request).userId,
-      body: request.body,
-      requestId: request.id,
-    });
-    return passOn(reply, answer);
-  });
-
-  app.delete('/:id', { schema: schemas.deleteSession }, async (request, reply) => {
-    const path = `${base}/${request.params.id}`;
-    const answer = await sessions.call({
-      method: 'DELETE',
-      path,
-      userId: callerOf(request).userId,
-      requestId: request.id,
-    });
-    return passOn(reply, answer);
-  });
+  app.post('', { schema: schemas.createSession, config: { idempotent: true } }, (request, reply) =>
+    relay(request, reply, 'POST', base, request.body),
+  );
+  app.get('', { schema: schemas.listSessions }, (request, reply) =>
+    relay(request, reply, 'GET', `${base}${queryString(request.query)}`),
+  );
+  app.get('/:id', { schema: schemas.getSession }, (request, reply) =>
+    relay(request, reply, 'GET', `${base}/${request.params.id}`),
+  );
+  app.patch('/:id', { schema: schemas.updateSession }, (request, reply) =>
+    relay(request, reply, 'PATCH', `${base}/${request.params.id}`, request.body),
+  );
+  app.delete('/:id', { schema: schemas.deleteSession }, (request, reply) =>
+    relay(request, reply, 'DELETE', `${base}/${request.params.id}`),
+  );
 };

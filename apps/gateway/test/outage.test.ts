@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { bearer, closedUrl, useGateway } from './harness.js';
 
@@ -23,6 +24,31 @@ describe('a service behind the gateway that is down', () => {
       checks: { redis: { status: 'ok' }, 'session-service': { status: 'down' } },
     });
     expect(health.json().checks['session-service'].latencyMs).toEqual(expect.any(Number));
+  });
+
+  it('answers 503 within [gateway] upstream_timeout_ms when the session-service takes the request and never answers', async () => {
+    // A peer that accepts connections and reads requests, but never writes a byte back.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const app = await h.gateway({
+        SESSION_SERVICE_URL: `http://127.0.0.1:${port}`,
+        TECHSAPO_GATEWAY_UPSTREAM_TIMEOUT_MS: '300',
+      });
+      const alice = bearer((await h.key({ userId: 'alice' })).key);
+      const res = await app.inject({ url: '/api/v1/sessions', headers: alice });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error).toEqual({
+        code: 'SERVICE_UNAVAILABLE',
+        message: 'session-service is unavailable (it did not answer in time)',
+      });
+      expect(held.length).toBeGreaterThan(0);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('answers 503 for the bridge routes when the bridge is down, and the rest keeps working', async () => {

@@ -43,8 +43,8 @@ const NAMED: readonly EnvBinding[] = [
   { name: 'METRICS_TOKEN', path: ['env', 'metrics_token'] },
 ];
 
-/** Tables whose keys are the user's (Codex overrides, model prices): set in the file only, never per key from env. */
-export const FREE_FORM_TABLES: readonly string[] = ['codex.config', 'pricing'];
+/** Tables whose keys are the user's (Codex overrides, model prices, wall-bounce providers): set in the file only, never per key from env. */
+export const FREE_FORM_TABLES: readonly string[] = ['codex.config', 'pricing', 'wall_bounce.providers'];
 
 /** Every setting of a schema with its dotted path, free-form tables counting as one setting. */
 export function schemaLeaves(schema: TSchema, prefix: string[] = []): [string[], TSchema][] {

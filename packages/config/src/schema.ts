@@ -128,13 +128,48 @@ export const PerformanceSectionSchema = Type.Object(
   strict,
 );
 
-/** `[wall_bounce]`: the guide's quality gates for multi-LLM consensus. */
+/** `[wall_bounce.providers.<name>]`: one LLM the wall-bounce can ask. */
+export const WallBounceProviderSchema = Type.Object(
+  {
+    /** Which API: `codex` goes through the codex-mcp-bridge (read-only sandbox); the others are called directly. */
+    kind: Type.Enum(['codex', 'anthropic', 'gemini', 'openai-compatible']),
+    /** The model to ask (`codex`: empty means the bridge's `[codex] model`). */
+    model: Type.String({ default: '' }),
+    /** The API's base URL, to point a provider at a proxy, a local server (Ollama, vLLM) or a test fake. */
+    base_url: Type.Optional(Type.String({ minLength: 1 })),
+    /** The environment variable holding the API key; a provider whose variable is unset is unavailable. */
+    api_key_env: Type.Optional(Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$' })),
+    /** One call's deadline; a provider that misses it is dropped from the run. */
+    timeout_ms: Type.Integer({ minimum: 1000, maximum: 600_000, default: 120_000 }),
+  },
+  { additionalProperties: false },
+);
+export type WallBounceProviderConfig = Static<typeof WallBounceProviderSchema>;
+
+/** `[wall_bounce]`: the guide's quality gates for multi-LLM consensus, and the providers it asks. */
 export const WallBounceSectionSchema = Type.Object(
   {
     confidence_threshold: Type.Number({ minimum: 0, maximum: 1, default: 0.7 }),
     consensus_threshold: Type.Number({ minimum: 0, maximum: 1, default: 0.6 }),
     min_providers: Type.Integer({ minimum: 1, default: 2 }),
     max_bounces: Type.Integer({ minimum: 1, default: 5 }),
+    /** `parallel`: every provider answers each round on its own; `sequential`: the guide's chain, each refining the last. */
+    mode: Type.Enum(['parallel', 'sequential'], { default: 'parallel' }),
+    /** The most one run may cost; the gateway reserves it against the budgets before the run. */
+    run_cost_cap_usd: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 1 }),
+    /** The providers, by name. Defaults: the guide's trio (GPT-5/Codex, Claude Sonnet, Gemini Pro). */
+    providers: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }), WallBounceProviderSchema, {
+      default: {
+        codex: { kind: 'codex', model: '', timeout_ms: 300_000 },
+        anthropic: {
+          kind: 'anthropic',
+          model: 'claude-sonnet-4-5',
+          api_key_env: 'ANTHROPIC_API_KEY',
+          timeout_ms: 120_000,
+        },
+        gemini: { kind: 'gemini', model: 'gemini-2.5-pro', api_key_env: 'GEMINI_API_KEY', timeout_ms: 120_000 },
+      },
+    }),
   },
   strict,
 );
@@ -255,6 +290,8 @@ export const FileConfigSchema = Type.Object(
         'gpt-5-codex': { input_per_million: 1.25, cached_input_per_million: 0.125, output_per_million: 10 },
         'gpt-5': { input_per_million: 1.25, cached_input_per_million: 0.125, output_per_million: 10 },
         'gpt-5-mini': { input_per_million: 0.25, cached_input_per_million: 0.025, output_per_million: 2 },
+        'claude-sonnet-4-5': { input_per_million: 3, cached_input_per_million: 0.3, output_per_million: 15 },
+        'gemini-2.5-pro': { input_per_million: 1.25, cached_input_per_million: 0.31, output_per_million: 10 },
       },
     }),
   },

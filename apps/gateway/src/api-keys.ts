@@ -52,16 +52,47 @@ function fromHash(fields: Record<string, string>): ApiKeyInfo | null {
   };
 }
 
+/** Options of `ApiKeyRepository`. */
+export interface ApiKeyRepositoryOptions {
+  /**
+   * How long a verified key is remembered in memory, so that a request costs no Redis read for its key
+   * (`[gateway] api_key_cache_ms`; 0: read every time). A revocation reaches every replica at once over pub/sub;
+   * this is how long one could still pass where that message was lost (a replica cut off from Redis).
+   */
+  cacheMs?: number;
+  now?: (() => number) | undefined;
+}
+
+/** Keys remembered at most (the oldest is forgotten first): a bound for a flood of distinct valid keys. */
+const CACHE_MAX_ENTRIES = 10_000;
+
 /**
  * The gateway's API keys in Redis. A key is stored only as `apikey:<sha256>`, a hash of its id, owner, scopes,
  * budget and times, so verifying one is a single `HGETALL`; `apikey:id:<id>` finds it for revocation, and the
- * sorted set `apikeys` lists them. Revoked keys stay (with `revokedAt`) so that listings show them.
+ * sorted set `apikeys` lists them. Revoked keys stay (with `revokedAt`) so that listings show them. Valid keys
+ * are remembered for `cacheMs`; unknown ones never are (a flood of made-up keys must not fill memory).
  */
 export class ApiKeyRepository {
+  private readonly cacheMs: number;
+  private readonly now: () => number;
+  /** Verified keys by hash, with when they must be read again. Insertion order is age order. */
+  private readonly cache = new Map<string, { key: ApiKeyInfo; until: number }>();
+
   constructor(
     private readonly store: RedisStore,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: ApiKeyRepositoryOptions = {},
+  ) {
+    this.cacheMs = options.cacheMs ?? 0;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Forgets a key on this replica as soon as any replica (or the CLI) revokes it. Resolves once subscribed, with
+   * the function that ends the subscription.
+   */
+  watchRevocations(): Promise<() => Promise<void>> {
+    return this.store.subscribe(keys.apiKeyRevocations, (hash) => this.cache.delete(hash));
+  }
 
   /** Makes a key; the answer is the only place the key itself ever appears. 400 USER_ID_RESERVED for `anonymous`. */
   async create(request: NewApiKey): Promise<CreatedApiKey> {
@@ -95,16 +126,30 @@ export class ApiKeyRepository {
   /** Checks a presented key; a valid one has its `lastUsedAt` refreshed (in the background, once a minute). */
   async verify(presented: string): Promise<Verification> {
     const hash = hashKey(presented);
-    const key = fromHash(await this.store.hGetAll(keys.apiKey(hash)));
+    const now = this.now();
+    const key = await this.read(hash, now);
     if (!key) return { ok: false, reason: 'unknown' };
     if (key.revokedAt) return { ok: false, reason: 'revoked', key };
-    const now = this.now();
     if (key.expiresAt && Date.parse(key.expiresAt) <= now) return { ok: false, reason: 'expired', key };
     if (!key.lastUsedAt || now - Date.parse(key.lastUsedAt) >= TOUCH_INTERVAL_MS) {
+      key.lastUsedAt = iso(now);
       // Only this field is written, so a revocation racing with it is never undone.
-      this.store.hSet(keys.apiKey(hash), { lastUsedAt: iso(now) }).catch(() => {});
+      this.store.hSet(keys.apiKey(hash), { lastUsedAt: key.lastUsedAt }).catch(() => {});
     }
     return { ok: true, key };
+  }
+
+  /** The record of a key by hash: from memory while it is fresh, else from Redis (then remembered if usable). */
+  private async read(hash: string, now: number): Promise<ApiKeyInfo | null> {
+    const cached = this.cache.get(hash);
+    if (cached && cached.until > now) return cached.key;
+    if (cached) this.cache.delete(hash);
+    const key = fromHash(await this.store.hGetAll(keys.apiKey(hash)));
+    if (key && !key.revokedAt && this.cacheMs > 0) {
+      if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(hash, { key, until: now + this.cacheMs });
+    }
+    return key;
   }
 
   /** Every key, oldest first. */
@@ -125,6 +170,9 @@ export class ApiKeyRepository {
     const record = fromHash(await this.store.hGetAll(keys.apiKey(hash)));
     if (!record) return false;
     if (!record.revokedAt) await this.store.hSet(keys.apiKey(hash), { revokedAt: iso(this.now()) });
+    this.cache.delete(hash);
+    // Also when it was revoked already: a replica that missed the first message forgets it now.
+    await this.store.publish(keys.apiKeyRevocations, hash);
     return true;
   }
 

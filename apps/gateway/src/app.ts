@@ -83,7 +83,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     ...(deps.logStream ? { logStream: deps.logStream } : {}),
   });
   await app.register(redisPlugin, { config, store: deps.store });
-  const keys = new ApiKeyRepository(app.store);
+  const keys = new ApiKeyRepository(app.store, { cacheMs: config.gateway.api_key_cache_ms });
+  if (config.gateway.api_key_cache_ms > 0) {
+    let unwatch: (() => Promise<void>) | undefined;
+    app.addHook('onReady', async () => {
+      try {
+        unwatch = await keys.watchRevocations();
+      } catch (err) {
+        app.log.warn({ err }, 'revocations not watched: a revoked key passes until its cache entry ends');
+      }
+    });
+    app.addHook('onClose', async () => unwatch?.());
+  }
   await app.register(apiKeyAuthPlugin, {
     keys,
     adminKey: config.env.admin_api_key,
@@ -94,10 +105,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     windowMs: config.gateway.rate_limit_window_ms,
     userMax: config.gateway.rate_limit_user_max,
     adminMax: config.gateway.rate_limit_admin_max,
-    // A store handed in (tests, another backend) is counted through itself; else REDIS_URL's Redis.
-    redisUrl: deps.store ? undefined : config.env.redis_url,
     store: app.store,
-    timeoutMs: config.server.redis_timeout_ms,
   });
   await app.register(idempotencyPlugin, {
     store: app.store,

@@ -13,10 +13,17 @@ export interface ServiceCall {
   requestId?: string;
 }
 
-/** What a service answered: its status and its JSON body (null when it sent none). */
+/**
+ * What a service answered: its status and its body as sent, which the gateway passes on without parsing or
+ * serialising it again (the services answer JSON in the public shapes). `json()` parses it for a route that
+ * reads it.
+ */
 export interface ServiceAnswer {
   status: number;
-  body: unknown;
+  /** The JSON text ('' when the service sent no body). */
+  text: string;
+  /** The parsed body (null when empty); 503 SERVICE_UNAVAILABLE when it is not JSON. */
+  json(): unknown;
 }
 
 /**
@@ -64,7 +71,8 @@ export class ServiceClient {
       throw new ServiceUnavailable(this.name, describe(error));
     }
     if (status === 401) throw new ServiceRefusedGateway(this.name);
-    return { status, body: parseBody(text, this.name) };
+    const service = this.name;
+    return { status, text, json: () => parseBody(text, service) };
   }
 
   /** Closes the connections (the app's `onClose`). */

@@ -216,6 +216,42 @@ describe('keys', () => {
     expect(again.json().error.code).toBe('API_KEY_NOT_FOUND');
   });
 
+  it('refuses a revoked key at once on every replica, though each remembers verified keys', async () => {
+    const other = await h.gateway({ TECHSAPO_ADMIN_API_KEY: ENV_ADMIN_KEY });
+    const created = await h.key({ userId: 'erin' });
+    for (const replica of [app, other]) {
+      expect((await replica.inject({ url: '/api/v1/budget/me', headers: bearer(created.key) })).statusCode).toBe(200);
+    }
+    // Remembered: a change made behind the repository's back (no message) is not seen yet.
+    await h.store().hSet(`apikey:${hashKey(created.key)}`, { userId: 'erin-renamed' });
+    const remembered = await other.inject({ url: '/api/v1/budget/me', headers: bearer(created.key) });
+    expect(remembered.json().userId).toBe('erin');
+
+    const revoked = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/admin/keys/${created.id}`,
+      headers: bearer(adminKey),
+    });
+    expect(revoked.statusCode).toBe(204);
+    // Well within the 5 s a replica remembers a key: the revocation message, not the cache's end, refuses it.
+    await expect
+      .poll(async () => (await other.inject({ url: '/api/v1/budget/me', headers: bearer(created.key) })).statusCode, {
+        timeout: 1000,
+      })
+      .toBe(401);
+  });
+
+  it('reads a remembered key again after api_key_cache_ms', async () => {
+    const short = await h.gateway({ TECHSAPO_GATEWAY_API_KEY_CACHE_MS: '300' });
+    const created = await h.key({ userId: 'frank' });
+    expect((await short.inject({ url: '/api/v1/budget/me', headers: bearer(created.key) })).statusCode).toBe(200);
+    // Revoked without the message (as a replica cut off from Redis's pub/sub would miss it).
+    await h.store().hSet(`apikey:${hashKey(created.key)}`, { revokedAt: new Date().toISOString() });
+    await expect
+      .poll(async () => (await short.inject({ url: '/api/v1/budget/me', headers: bearer(created.key) })).statusCode)
+      .toBe(401);
+  });
+
   it('records when a key was last used', async () => {
     const created = await h.key({ userId: 'dave' });
     const repository = new ApiKeyRepository(h.store());

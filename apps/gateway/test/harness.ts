@@ -80,7 +80,7 @@ export function useGateway() {
     store: (): RedisStore => store,
     /** Issues a key straight into Redis (optionally as of another time, for expired keys). */
     async key(request: NewApiKey, now?: () => number): Promise<CreatedApiKey> {
-      const repository = new ApiKeyRepository(harness.store(), now);
+      const repository = new ApiKeyRepository(harness.store(), { now });
       return repository.create(request);
     },
   };

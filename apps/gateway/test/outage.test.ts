@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { bearer, closedUrl, useGateway } from './harness.js';
@@ -48,6 +49,23 @@ describe('a service behind the gateway that is down', () => {
     } finally {
       for (const socket of held) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('answers 503 when what stands in for the session-service answers a failure that is not JSON', async () => {
+    // A proxy between the gateway and the service, with its own HTML error page.
+    const proxy = createHttpServer((_request, response) => {
+      response.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>Bad Gateway</body></html>');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as { port: number };
+    try {
+      const app = await h.gateway({ SESSION_SERVICE_URL: `http://127.0.0.1:${port}` });
+      const res = await app.inject({ url: '/api/v1/sessions', headers: bearer((await h.key({ userId: 'a' })).key) });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.message).toBe('session-service is unavailable (its answer was not JSON)');
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
     }
   });
 

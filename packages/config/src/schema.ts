@@ -226,6 +226,12 @@ export const GatewaySectionSchema = Type.Object(
     rate_limit_user_max: Type.Integer({ minimum: 1, default: 300 }),
     /** Requests an `admin` key may make per window. */
     rate_limit_admin_max: Type.Integer({ minimum: 1, default: 1200 }),
+    /**
+     * How long a verified API key is remembered per replica, so that a request costs no Redis read for its key
+     * (0: read it every time). Revocations reach every replica at once over pub/sub; this bounds how long a key
+     * could still pass on a replica that missed that message.
+     */
+    api_key_cache_ms: Type.Integer({ minimum: 0, maximum: 60_000, default: 5000 }),
     /** How long the answer to a request with an `Idempotency-Key` is kept and replayed to retries (24 h). */
     idempotency_ttl_seconds: Type.Integer({ minimum: 60, maximum: 604_800, default: 86_400 }),
   },

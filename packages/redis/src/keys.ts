@@ -43,6 +43,8 @@ export const keys = {
   apiKey: (keyHash: string) => `apikey:${keyHash}`,
   /** The hash under which API key `id` is stored (ids are `ak_` + hex). */
   apiKeyById: (id: string) => `apikey:id:${id}`,
+  /** Channel of revoked API keys (the key's hash), so that every gateway replica forgets them at once. */
+  apiKeyRevocations: 'techsapo:apikey:revocations',
   /** Sorted set of every API key id, scored by creation time (ms): the listing index. */
   apiKeys: 'apikeys',
   /** Held (briefly) by the gateway replica that mints the first admin key, so that only one does. */

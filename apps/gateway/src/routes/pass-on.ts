@@ -2,9 +2,15 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { ServiceAnswer } from '../services.js';
 
-/** Answers with what a service answered: its status and body (its errors already have our shape). */
+/**
+ * Answers with what a service answered: its status and body (its errors already have our shape). The JSON text
+ * goes out as it came: Fastify sends a string with a JSON content type without serialising it again.
+ */
 export function passOn(reply: FastifyReply, answer: ServiceAnswer): FastifyReply {
-  return reply.code(answer.status).send(answer.status === 204 ? null : answer.body);
+  if (answer.status === 204 || answer.text === '') return reply.code(answer.status).send(null);
+  // A failure is checked: what answers 5xx may be a proxy in between with an HTML page (then: 503, named).
+  if (answer.status >= 500) answer.json();
+  return reply.code(answer.status).type('application/json; charset=utf-8').send(answer.text);
 }
 
 /** `?a=1&b=2` from a validated query object (undefined values left out), or '' when there is nothing. */

@@ -36,7 +36,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<MeRoutesOptions> = async (app, 
       budget.reservedUsd(caller.userId),
     ]);
     if (answer.status !== 200) return passOn(reply, answer);
-    const spentUsd = (answer.body as CostSummary).totalCostUsd;
+    const spentUsd = (answer.json() as CostSummary).totalCostUsd;
     const limit = caller.monthlyBudgetUsd ?? globalMonthlyLimitUsd;
     const status: BudgetStatus['status'] =
       spentUsd >= limit ? 'exceeded' : spentUsd >= limit * alertThreshold ? 'warning' : 'ok';

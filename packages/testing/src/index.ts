@@ -1,4 +1,15 @@
 export {
+  type FakeLlmApi,
+  type FakeLlmApisOptions,
+  type FakeLlmApisServer,
+  type FakeLlmHandler,
+  type FakeLlmMessage,
+  type FakeLlmReply,
+  type FakeLlmRequest,
+  type FakeLlmUsage,
+  startFakeLlmApis,
+} from './fake-llm-apis.js';
+export {
   type FakeModelHandler,
   type FakeModelReply,
   type FakeModelRequest,

@@ -6,7 +6,7 @@ import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { convertEnvValue, ENV_BINDINGS } from './env.js';
 import { ConfigError } from './errors.js';
-import { type Config, ConfigSchema, SANDBOX_ALIASES } from './schema.js';
+import { type Config, ConfigSchema, SANDBOX_ALIASES, WallBounceProviderSchema } from './schema.js';
 
 /** The default config file, relative to the project root. */
 export const DEFAULT_CONFIG_FILE = join('config', 'codex-mcp.toml');
@@ -133,6 +133,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     codex.sandbox = SANDBOX_ALIASES[codex.sandbox];
 
   const value = Value.Default(ConfigSchema, raw) as Json;
+  // TypeBox fills in defaults of a Record's values only when the whole table is defaulted: do the providers'.
+  const providers = (value.wall_bounce as Json | undefined)?.providers as Record<string, unknown> | undefined;
+  for (const [name, provider] of Object.entries(providers ?? {})) {
+    if (typeof provider === 'object' && provider !== null) {
+      providers![name] = Value.Default(WallBounceProviderSchema, provider);
+    }
+  }
+  (value.env as Json).provider_api_keys = providerApiKeys(value, env);
   const sourceOf = (path: string): string => {
     for (const [p, source] of envSources) if (path === p || path.startsWith(`${p}.`)) return source;
     return existsSync(file) ? file : 'defaults';
@@ -156,4 +164,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     ...value,
     source: { file: existsSync(file) ? file : null, envFile: hasEnvFile ? envFile : null, root },
   }) as Config;
+}
+
+/** Each wall-bounce provider's key, from the variable its `api_key_env` names (the variable is the only source). */
+function providerApiKeys(value: Json, env: NodeJS.ProcessEnv): Record<string, string> {
+  const providers = ((value.wall_bounce as Json | undefined)?.providers ?? {}) as Record<string, Json>;
+  const found: Record<string, string> = {};
+  for (const [name, provider] of Object.entries(providers)) {
+    const variable = provider?.api_key_env;
+    const key = typeof variable === 'string' ? env[variable] : undefined;
+    if (key) found[name] = key;
+  }
+  return found;
 }

@@ -7,7 +7,9 @@ const SECRET = /(token|secret|password|api_key|encryption_key|_keys?$|webhook_ur
 export function maskConfig(value: unknown, key = ''): unknown {
   if (Array.isArray(value)) return value.map((item) => maskConfig(item, key));
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskConfig(v, k)]));
+    // A table of secrets (`provider_api_keys`) is masked whole: its keys are names, its values secrets.
+    const secretTable = SECRET.test(key);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskConfig(v, secretTable ? key : k)]));
   }
   if (typeof value === 'string' && SECRET.test(key)) return '****';
   if (typeof value === 'string' && /^[a-z]+:\/\/[^/]*@/i.test(value)) return value.replace(/\/\/[^/]*@/, '//****@');

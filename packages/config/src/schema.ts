@@ -260,6 +260,11 @@ export const EnvOnlySchema = Type.Object(
     session_encryption_previous_keys: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     huggingface_api_key: Type.Optional(Type.String({ minLength: 1 })),
     /**
+     * The API key of each `[wall_bounce.providers.<name>]`, read from the variable its `api_key_env` names (never
+     * set directly): providers whose variable is unset are missing here, and unavailable.
+     */
+    provider_api_keys: Type.Record(Type.String(), Type.String({ minLength: 1 }), { default: {} }),
+    /**
      * Shared secret of the internal services: when set, every route but /health and /ping needs
      * `Authorization: Bearer <token>`, and only then is `x-techsapo-user` believed. Required in production
      * on a non-loopback HOST.

@@ -200,6 +200,24 @@ describe('maskConfig', () => {
     expect(masked).not.toMatch(/tok-123|"k"|hf|pw@/);
     expect(masked).toContain('redis://****@host:6379');
   });
+
+  it("reads each wall-bounce provider's key from the variable it names, and masks them", () => {
+    const toml = `[wall_bounce.providers.local]
+kind = "openai-compatible"
+model = "llama"
+base_url = "http://127.0.0.1:11434/v1"
+api_key_env = "LOCAL_LLM_KEY"
+
+[wall_bounce.providers.claude]
+kind = "anthropic"
+model = "claude-sonnet-4-5"
+api_key_env = "ANTHROPIC_API_KEY"
+`;
+    const config = loadConfig({ cwd: project(toml), env: { LOCAL_LLM_KEY: 'sk-local-123', ANTHROPIC_API_KEY: '' } });
+    // An empty variable is an unset one: that provider has no key.
+    expect(config.env.provider_api_keys).toEqual({ local: 'sk-local-123' });
+    expect(JSON.stringify(maskConfig(config))).not.toContain('sk-local-123');
+  });
 });
 
 describe('docs/configuration.md', () => {

@@ -1,4 +1,5 @@
 import type { Config } from '@techsapo/config';
+import type { BudgetAlertEvent } from '@techsapo/contracts/events';
 import { keys } from '@techsapo/redis';
 import type { Sample } from './sample.js';
 
@@ -10,7 +11,8 @@ export type AlertMetric =
   | 'queue_size'
   | 'memory_usage'
   | 'monthly_cost'
-  | 'access_refused';
+  | 'access_refused'
+  | 'budget';
 
 /** One alert's state, as `GET /api/v1/mcp/alerts` and `npm run mcp-alerts` show it. */
 export interface Alert {
@@ -120,6 +122,42 @@ export function rulesFrom(config: Config): Rule[] {
   ];
 }
 
+const BUDGET_PREFIX = 'budget:';
+const usd = (v: number): string => v.toFixed(2);
+
+/**
+ * The alert of the gateway's `budget.alert` event. One alert per limit and UTC month (`budget:<limitId>:<month>`),
+ * so an `exceeded` takes over the month's `warning` as a change of severity; `value` is what was spent and
+ * `threshold` the amount that raised this level (the alert threshold's share of the limit, or the limit).
+ */
+export function budgetAlert(event: BudgetAlertEvent): Alert {
+  const user = event.userId === null ? '' : ` (user ${event.userId})`;
+  const who = event.limit === 'global' ? 'global limit (MONTHLY_BUDGET_LIMIT)' : `${event.limitId}${user}`;
+  const share = `${(event.alertThreshold * 100).toFixed(0)}%`;
+  const spent = `spent ${usd(event.spentUsd)} of ${usd(event.limitUsd)} USD in ${event.month}`;
+  const exceeded = event.level === 'exceeded';
+  const message = exceeded
+    ? `budget exceeded: ${who} ${spent}; the gateway refuses costly calls against it (402 BUDGET_EXCEEDED) ` +
+      'until the UTC month ends'
+    : `budget warning: ${who} ${spent}, reached the ${share} alert threshold (COST_ALERT_THRESHOLD); at 100% the ` +
+      'gateway refuses costly calls against it (402 BUDGET_EXCEEDED)';
+  return {
+    id: `${BUDGET_PREFIX}${event.limitId}:${event.month}`,
+    metric: 'budget',
+    value: event.spentUsd,
+    threshold: exceeded ? event.limitUsd : Math.round(event.alertThreshold * event.limitUsd * 100) / 100,
+    severity: exceeded ? 'critical' : 'warning',
+    state: 'firing',
+    since: event.at,
+    message,
+  };
+}
+
+/** The `YYYY-MM` of a budget alert, from its id. */
+const budgetMonth = (alert: Alert): string => alert.id.slice(-7);
+/** The limit (`global`, `key:<id>`) of a budget alert, from its id. */
+const budgetLimit = (alert: Alert): string => alert.id.slice(BUDGET_PREFIX.length, -8);
+
 /**
  * Alert state machines: an alert fires on the first breaching sample, changes severity as the value
  * moves, and resolves after `RESOLVE_AFTER` healthy samples in a row, so a flapping value does not page on
@@ -169,6 +207,46 @@ export class AlertBook {
       }
     }
     return changed;
+  }
+
+  /**
+   * Takes an alert raised by an event rather than by a sample (a budget alert). False, and nothing changes,
+   * when the same alert already fires at this severity or above: a repeat or a late warning is no news.
+   */
+  raise(alert: Alert): boolean {
+    const current = this.alerts.get(alert.id);
+    if (current?.state === 'firing' && (current.severity === 'critical' || alert.severity === 'warning')) return false;
+    this.alerts.set(alert.id, { ...alert, healthy: 0 });
+    return true;
+  }
+
+  /**
+   * Budget alerts of the months before `month` (`YYYY-MM`) resolve: the gateway counts each UTC month from
+   * zero. Resolved ones are kept through the next month, then dropped, so the list does not grow with every
+   * month and key. Returns the alerts resolved and whether the list changed.
+   */
+  closeBudgetMonths(month: string, at: string): { resolved: Alert[]; changed: boolean } {
+    const resolved: Alert[] = [];
+    let changed = false;
+    const previous = new Date(Date.parse(`${month}-01T00:00:00Z`) - 86_400_000).toISOString().slice(0, 7);
+    for (const [id, alert] of this.alerts) {
+      if (!id.startsWith(BUDGET_PREFIX) || budgetMonth(alert) >= month) continue;
+      if (alert.state === 'firing') {
+        Object.assign(alert, {
+          state: 'resolved',
+          since: at,
+          message:
+            `resolved: the ${budgetMonth(alert)} budget of ${budgetLimit(alert)} is over ` +
+            `(${month} counts from zero)`,
+        });
+        resolved.push(strip(alert));
+        changed = true;
+      } else if (budgetMonth(alert) < previous) {
+        this.alerts.delete(id);
+        changed = true;
+      }
+    }
+    return { resolved, changed };
   }
 
   /** Every alert that has fired, firing ones first. */

@@ -112,6 +112,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
         }
       },
     });
+    new client.Counter({
+      name: 'techsapo_perf_budget_alerts_total',
+      help:
+        "The gateway's budget alerts (level warning or exceeded, limit global or key) received since the " +
+        'perf-monitor started',
+      labelNames: ['level', 'limit'],
+      collect() {
+        this.reset();
+        for (const { level, limit, count } of monitor.budgetAlertsReceived) this.inc({ level, limit }, count);
+      },
+    });
   }
 
   await app.register(performanceRoutes, { prefix: '/api/v1/mcp', monitor, config });

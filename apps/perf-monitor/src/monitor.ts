@@ -4,13 +4,15 @@ import type { Config } from '@techsapo/config';
 import {
   type AccessRefusedEvent,
   AccessRefusedEventSchema,
+  type BudgetAlertEvent,
+  BudgetAlertEventSchema,
   CHANNELS,
   type McpRequestCompletedEvent,
 } from '@techsapo/contracts/events';
 import { keys, type RedisStore } from '@techsapo/redis';
 import type { FastifyBaseLogger } from 'fastify';
 import { Value } from 'typebox/value';
-import { type Alert, AlertBook, rulesFrom } from './alerts.js';
+import { type Alert, AlertBook, budgetAlert, rulesFrom } from './alerts.js';
 import type { WebhookNotifier } from './notifier.js';
 import { type BridgeSnapshot, type Sample, summarize } from './sample.js';
 
@@ -37,17 +39,26 @@ export interface AccessRefusedCount {
   count: number;
 }
 
+/** The gateway's budget alerts received since the monitor started, by level and kind of limit. */
+export interface BudgetAlertCount {
+  level: BudgetAlertEvent['level'];
+  limit: BudgetAlertEvent['limit'];
+  count: number;
+}
+
 /**
  * Turns the bridge's `mcp.request.completed` events and the services' `access.refused` events into one
  * sample per interval, keeps them in Redis, and runs the alerts on each. Events come live over pub/sub; at
  * start the capped streams (`techsapo:mcp:requests`, and the audit stream for refused access) are read from
- * the last stored sample on, so a restart loses nothing. Events are de-duplicated by id.
+ * the last stored sample on, so a restart loses nothing. The gateway's `budget.alert` events become alerts
+ * as they come (pub/sub only: the gateway keeps no stream of them). Events are de-duplicated by id.
  */
 export class PerfMonitor {
   readonly alerts: AlertBook;
   private window: McpRequestCompletedEvent[] = [];
   private refusedInWindow = 0;
   private readonly refusedSinceStart = new Map<string, AccessRefusedCount>();
+  private readonly budgetAlertsSinceStart = new Map<string, BudgetAlertCount>();
   private startedAt = Number.POSITIVE_INFINITY;
   private readonly seen = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -85,15 +96,29 @@ export class PerfMonitor {
     return [...this.refusedSinceStart.values()];
   }
 
+  /** The gateway's budget alerts received since this monitor started (a counter, as Prometheus expects). */
+  get budgetAlertsReceived(): readonly BudgetAlertCount[] {
+    return [...this.budgetAlertsSinceStart.values()];
+  }
+
   async start(): Promise<void> {
     const { store, config } = this.options;
     this.startedAt = Date.now();
+    // Before subscribing: a budget alert stores the whole list, which must already hold the earlier alerts.
+    this.alerts.restore((await store.getJson<Alert[]>(keys.perfAlerts)) ?? []);
     const subscriptions: (() => Promise<void>)[] = [];
     this.unsubscribe = async () => {
       for (const end of subscriptions.splice(0)) await end();
     };
     subscriptions.push(await store.subscribe(CHANNELS.mcp, (message) => this.ingest(message)));
     subscriptions.push(await store.subscribe(CHANNELS.security, (message) => this.ingestRefused(message)));
+    subscriptions.push(
+      await store.subscribe(CHANNELS.budget, (message) =>
+        this.ingestBudgetAlert(message).catch((error: unknown) =>
+          this.options.log.error({ err: error }, 'budget alert not recorded'),
+        ),
+      ),
+    );
     const latest = (await this.history(0, Date.now())).at(-1);
     this.last = latest;
     // Stream ids start with the time they were added: everything after the last sample is new to us.
@@ -105,7 +130,6 @@ export class PerfMonitor {
       if (entry.fields.type === 'access_refused' && entry.fields.detail) this.ingestRefused(entry.fields.detail);
     }
     this.monthCost = Number((await store.hGetAll(keys.perfMonthCost(month(Date.now())))).nano_usd ?? 0) / NANO;
-    this.alerts.restore((await store.getJson<Alert[]>(keys.perfAlerts)) ?? []);
     this.timer = setInterval(
       () => void this.tick().catch((error: unknown) => this.options.log.error({ err: error }, 'sampling failed')),
       config.monitoring.metrics_collection_interval_ms,
@@ -147,7 +171,9 @@ export class PerfMonitor {
     this.monthCost = Number(monthNano) / NANO;
     this.last = sample;
     const changed = this.alerts.evaluate(sample, this.monthCost);
-    if (changed.length) await store.setJson(keys.perfAlerts, this.alerts.list());
+    const budgets = this.alerts.closeBudgetMonths(month(now), new Date(now).toISOString());
+    changed.push(...budgets.resolved);
+    if (changed.length || budgets.changed) await store.setJson(keys.perfAlerts, this.alerts.list());
     for (const alert of changed) await this.announce(alert);
     return sample;
   }
@@ -178,6 +204,33 @@ export class PerfMonitor {
     const counted = this.refusedSinceStart.get(key) ?? { service: event.service, resource: event.resource, count: 0 };
     counted.count++;
     this.refusedSinceStart.set(key, counted);
+  }
+
+  private async ingestBudgetAlert(message: string): Promise<void> {
+    let event: unknown;
+    try {
+      event = JSON.parse(message);
+    } catch {
+      event = message;
+    }
+    // Checked against the contract: its level and limit become Prometheus labels, the rest the alert's message.
+    if (!Value.Check(BudgetAlertEventSchema, event)) {
+      const first = Value.Errors(BudgetAlertEventSchema, event)[0];
+      this.options.log.warn(
+        { channel: CHANNELS.budget, problem: first ? `${first.instancePath || '/'} ${first.message}` : undefined },
+        'ignored a message that is no budget.alert event',
+      );
+      return;
+    }
+    if (!this.firstSighting(event.id)) return;
+    const key = `${event.level}\n${event.limit}`;
+    const counted = this.budgetAlertsSinceStart.get(key) ?? { level: event.level, limit: event.limit, count: 0 };
+    counted.count++;
+    this.budgetAlertsSinceStart.set(key, counted);
+    const alert = budgetAlert(event);
+    if (!this.alerts.raise(alert)) return;
+    await this.options.store.setJson(keys.perfAlerts, this.alerts.list());
+    await this.announce(alert);
   }
 
   /** False when an event with this id was already taken (it came both live and from a stream). */

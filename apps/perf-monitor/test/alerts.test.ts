@@ -1,6 +1,7 @@
 import { loadConfig } from '@techsapo/config';
+import type { BudgetAlertEvent } from '@techsapo/contracts/events';
 import { describe, expect, it } from 'vitest';
-import { AlertBook, RESOLVE_AFTER, rulesFrom } from '../src/alerts.js';
+import { AlertBook, budgetAlert, RESOLVE_AFTER, rulesFrom } from '../src/alerts.js';
 import type { Sample } from '../src/sample.js';
 
 const config = loadConfig({ env: {}, dotenv: false });
@@ -102,5 +103,58 @@ describe('the access_refused alert', () => {
     expect(resolved).toMatchObject([{ metric: 'access_refused', state: 'resolved' }]);
     // A sample stored before attempts were counted says nothing either way.
     expect(book.evaluate(sample({ access_refused: null }), 0)).toEqual([]);
+  });
+});
+
+describe('budget alerts', () => {
+  const event = (over: Partial<BudgetAlertEvent> = {}): BudgetAlertEvent => ({
+    type: 'budget.alert',
+    id: '00000000-0000-4000-8000-000000000001',
+    at: '2026-11-20T10:00:00.000Z',
+    level: 'warning',
+    limit: 'key',
+    limitId: 'key:k1',
+    userId: 'alice',
+    month: '2026-11',
+    limitUsd: 10,
+    spentUsd: 8,
+    alertThreshold: 0.8,
+    ...over,
+  });
+
+  it('fire once per limit and month: a repeat or a late warning after exceeded is no change', () => {
+    const book = new AlertBook(rulesFrom(config));
+    expect(book.raise(budgetAlert(event()))).toBe(true);
+    expect(book.raise(budgetAlert(event({ spentUsd: 8.5 })))).toBe(false);
+    expect(book.raise(budgetAlert(event({ level: 'exceeded', spentUsd: 10 })))).toBe(true);
+    expect(book.raise(budgetAlert(event()))).toBe(false);
+    expect(book.raise(budgetAlert(event({ limitId: 'key:k2' })))).toBe(true);
+    expect(book.firing().map((a) => [a.id, a.severity])).toEqual([
+      ['budget:key:k1:2026-11', 'critical'],
+      ['budget:key:k2:2026-11', 'warning'],
+    ]);
+  });
+
+  it('resolve when their month is over, and leave the list when the next one is over too', () => {
+    const book = new AlertBook(rulesFrom(config));
+    book.raise(budgetAlert(event()));
+    expect(book.closeBudgetMonths('2026-11', '2026-11-30T23:00:00.000Z')).toEqual({ resolved: [], changed: false });
+    const closed = book.closeBudgetMonths('2026-12', '2026-12-01T00:00:30.000Z');
+    expect(closed).toMatchObject({
+      changed: true,
+      resolved: [
+        {
+          id: 'budget:key:k1:2026-11',
+          state: 'resolved',
+          since: '2026-12-01T00:00:30.000Z',
+          message: 'resolved: the 2026-11 budget of key:k1 is over (2026-12 counts from zero)',
+        },
+      ],
+    });
+    expect(book.closeBudgetMonths('2026-12', '2026-12-31T00:00:00.000Z')).toEqual({ resolved: [], changed: false });
+    expect(book.list()).toHaveLength(1);
+    // Shown resolved through December, gone in January.
+    expect(book.closeBudgetMonths('2027-01', '2027-01-01T00:00:00.000Z')).toEqual({ resolved: [], changed: true });
+    expect(book.list()).toEqual([]);
   });
 });

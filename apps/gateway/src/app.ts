@@ -7,6 +7,7 @@ import { BudgetReservations } from './budget/reservations.js';
 import { type CodexTools, McpBridgeTools } from './codex-runs/bridge-tools.js';
 import { CodexRuns } from './codex-runs/runs.js';
 import { StartupError } from './errors.js';
+import { JobRunner } from './job-runner.js';
 import { Jobs } from './jobs.js';
 import { apiKeyAuthPlugin } from './plugins/auth.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
@@ -17,7 +18,10 @@ import { mcpRoutes } from './routes/mcp/index.js';
 import { mcpEndpointRoutes } from './routes/mcp-endpoint/index.js';
 import { meRoutes } from './routes/me/index.js';
 import { sessionRoutes } from './routes/sessions/index.js';
+import { wallBounceRoutes } from './routes/wall-bounce/index.js';
 import { ServiceClient } from './services.js';
+import { ProviderRegistry } from './wall-bounce/providers.js';
+import { WallBounceRuns } from './wall-bounce/runs.js';
 
 /** Version reported by /health and OpenAPI. */
 export const VERSION = '0.1.0';
@@ -133,18 +137,30 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
   await app.register(adminKeyRoutes, { prefix: '/api/v1/admin/keys', keys });
   const jobs = new Jobs(app.store, { ttlMs: JOB_TTL_MS, leaseMs: JOB_LEASE_MS });
   const reservationUsd = config.budget.codex_call_reservation_usd;
-  const runs = new CodexRuns({
+  const runner = new JobRunner({
     jobs,
-    tools: deps.codexTools ?? new McpBridgeTools(urls.bridge, token),
     budget,
-    reservationUsd,
     // By then its reservation lapsed: a run must not outlive what holds its budget.
     deadlineMs: config.budget.reservation_ttl_seconds * 1000,
     log: app.log,
   });
-  app.addHook('onClose', () => runs.close());
+  app.addHook('onClose', () => runner.close());
+  const codexTools = deps.codexTools ?? new McpBridgeTools(urls.bridge, token);
+  const runs = new CodexRuns({ runner, tools: codexTools, reservationUsd });
   app.addHook('onClose', () => Promise.all([sessions, bridge, perfMonitor].map((service) => service.close())));
   await app.register(codexRunRoutes, { prefix: '/api/v1/codex/runs', runs, jobs, waitMs: timeoutMs });
+  const registry = new ProviderRegistry(config, codexTools);
+  for (const info of registry.list()) {
+    if (!info.available) app.log.warn(`wall-bounce provider ${info.name} is unavailable: ${info.reason}`);
+  }
+  const wallBounce = new WallBounceRuns({ config, runner, registry, sessions, log: app.log });
+  await app.register(wallBounceRoutes, {
+    prefix: '/api/v1/wall-bounce',
+    runs: wallBounce,
+    jobs,
+    registry,
+    waitMs: timeoutMs,
+  });
   await app.register(mcpEndpointRoutes, {
     bridgeUrl: urls.bridge,
     token,

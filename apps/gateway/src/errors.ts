@@ -17,7 +17,10 @@ export type GatewayErrorCode =
   | 'BUDGET_EXCEEDED'
   | 'IDEMPOTENCY_KEY_INVALID'
   | 'IDEMPOTENCY_KEY_REUSED'
-  | 'IDEMPOTENCY_KEY_IN_FLIGHT';
+  | 'IDEMPOTENCY_KEY_IN_FLIGHT'
+  | 'PROVIDER_UNKNOWN'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'TOO_FEW_PROVIDERS';
 
 /** Raised when the gateway must not start as configured. */
 export class StartupError extends Error {
@@ -77,4 +80,22 @@ export const IdempotencyKeyInFlight = define<[string]>(
   'IDEMPOTENCY_KEY_IN_FLIGHT',
   'a request with Idempotency-Key %s is still being answered: retry after it ends (see Retry-After)',
   409,
+);
+/** A wall-bounce or chat request named a provider that is not configured. */
+export const ProviderUnknown = define<[string, string]>(
+  'PROVIDER_UNKNOWN',
+  'no provider %s in [wall_bounce.providers] (configured: %s)',
+  400,
+);
+/** A provider is configured but cannot be called (its key is not set). */
+export const ProviderUnavailable = define<[string, string]>(
+  'PROVIDER_UNAVAILABLE',
+  'provider %s is unavailable: %s',
+  422,
+);
+/** Fewer providers would answer than a consensus needs. */
+export const TooFewProviders = define<[number, number, string]>(
+  'TOO_FEW_PROVIDERS',
+  'a wall-bounce needs at least %d providers ([wall_bounce] min_providers), %d can be asked: %s',
+  422,
 );

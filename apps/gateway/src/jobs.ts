@@ -156,11 +156,11 @@ export class Jobs {
     return changed;
   }
 
-  /** Adds a progress event (a piece of an answer, a step) to a running job. */
-  async progress(id: string, message: string): Promise<void> {
+  /** Adds an event to a running job's stream (a progress message, a provider's answer, a round's end). */
+  async emit(id: string, event: JobEventEntry['event']): Promise<void> {
     await this.store
       .multi()
-      .xAdd(keys.jobEvents(id), { event: JSON.stringify({ type: 'progress', message }) }, EVENTS_MAX_LEN)
+      .xAdd(keys.jobEvents(id), { event: JSON.stringify(event) }, EVENTS_MAX_LEN)
       .publish(keys.jobSignals(id), 'event')
       .exec();
   }

@@ -30,7 +30,7 @@ describe('Jobs', () => {
         seen.push(event);
     })();
     const running = await jobs.update(job, { status: 'running' });
-    await jobs.progress(job.id, 'half');
+    await jobs.emit(job.id, { type: 'progress', message: 'half' });
     await jobs.update(running, { status: 'completed', result: { answer: '42' } });
     await following;
     expect(seen).toEqual([

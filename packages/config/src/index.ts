@@ -4,3 +4,4 @@ export { DEFAULT_CONFIG_FILE, type LoadConfigOptions, loadConfig } from './load.
 export { maskConfig } from './mask.js';
 export { configReference } from './reference.js';
 export * from './schema.js';
+export { costOf, type PricedUsage } from './pricing.js';

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Config } from '@techsapo/config';
+import { type Config, costOf } from '@techsapo/config';
 import { CHANNELS, type McpRequestCompletedEvent } from '@techsapo/contracts/events';
 import { createRedisService, keys, type RedisService, type RedisStore, STREAM_MAX_LEN } from '@techsapo/redis';
 import { accessRefusedReporter } from '@techsapo/service-kit';
@@ -13,7 +13,6 @@ import { ToolError } from '../errors.js';
 import { createSecretMasker, maskDeep, maskProgress, type SecretMasker } from '../security/secrets.js';
 import { type Ask, ThreadAskers } from './askers.js';
 import { CancelledError, Limiter, OverloadedError } from './limiter.js';
-import { costOf } from './pricing.js';
 
 /** What a `codex` or `codex-reply` call returns (the tool's `structuredContent`). */
 export interface ToolOutcome {

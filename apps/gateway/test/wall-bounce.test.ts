@@ -1,0 +1,263 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type FakeLlmApisServer, type FakeLlmReply, type FakeLlmRequest, startFakeLlmApis } from '@techsapo/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, useGateway } from './harness.js';
+
+const h = useGateway();
+let fake: FakeLlmApisServer;
+let env: Record<string, string>;
+
+/** Three providers on the fake (one per wire format), and one whose key variable is not set. */
+beforeAll(async () => {
+  fake = await startFakeLlmApis();
+  const file = join(mkdtempSync(join(tmpdir(), 'techsapo-wall-bounce-')), 'codex-mcp.toml');
+  writeFileSync(
+    file,
+    `[wall_bounce]
+max_bounces = 2
+run_cost_cap_usd = 1.0
+
+[wall_bounce.providers.oa]
+kind = "openai-compatible"
+model = "fake-gpt"
+base_url = "${fake.baseUrls.openai}"
+api_key_env = "FAKE_LLM_KEY"
+timeout_ms = 5000
+
+[wall_bounce.providers.cl]
+kind = "anthropic"
+model = "fake-claude"
+base_url = "${fake.baseUrls.anthropic}"
+api_key_env = "FAKE_LLM_KEY"
+timeout_ms = 5000
+
+[wall_bounce.providers.gm]
+kind = "gemini"
+model = "fake-gemini"
+base_url = "${fake.baseUrls.gemini}"
+api_key_env = "FAKE_LLM_KEY"
+timeout_ms = 5000
+
+[wall_bounce.providers.absent]
+kind = "anthropic"
+model = "fake-claude"
+api_key_env = "UNSET_LLM_KEY"
+
+[pricing."fake-gpt"]
+input_per_million = 1000.0
+cached_input_per_million = 0.0
+output_per_million = 2000.0
+
+[pricing."fake-claude"]
+input_per_million = 3000.0
+cached_input_per_million = 0.0
+output_per_million = 3000.0
+`,
+  );
+  env = { CODEX_MCP_CONFIG: file, FAKE_LLM_KEY: fake.apiKey };
+});
+afterAll(async () => fake?.close());
+
+/** Which provider a request is for (each has its own wire format). */
+const providerOf = (request: FakeLlmRequest): string => ({ openai: 'oa', anthropic: 'cl', gemini: 'gm' })[request.api];
+
+/** Answers every structured request of the engine with `answers[provider]` (round 0 and bounce shapes alike). */
+function council(answers: Record<string, string | FakeLlmReply>) {
+  return (request: FakeLlmRequest): FakeLlmReply => {
+    const answer = answers[providerOf(request)] ?? 'no answer';
+    if (typeof answer !== 'string') return answer;
+    const value = { answer, confidence: 0.9, claims: [answer] };
+    const bounce = request.schema?.name !== 'wall_bounce_answer';
+    return {
+      type: 'json',
+      value: bounce ? { critique: 'checked', marks: [], ...value } : value,
+      usage: { input: 100, output: 20 },
+    };
+  };
+}
+
+const user = async (userId: string, monthlyBudgetUsd?: number) =>
+  bearer((await h.key({ userId, ...(monthlyBudgetUsd === undefined ? {} : { monthlyBudgetUsd }) })).key);
+
+describe('wall-bounce runs', () => {
+  it('reach consensus when the providers agree, record each direct provider’s cost and free the reservation', async () => {
+    fake.script(council({ oa: '42', cl: '42', gm: 'The answer is 42.' }));
+    const app = await h.gateway(env);
+    const alice = await user('wb-alice');
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/wall-bounce?wait=true',
+      headers: alice,
+      payload: { query: 'What is 6 x 7?' },
+    });
+    expect(res.statusCode).toBe(200);
+    const run = res.json();
+    expect(run).toMatchObject({ status: 'completed', error: null });
+    expect(run.result).toMatchObject({ consensus: true, answer: '42', rounds: 0, stopReason: 'consensus' });
+    expect(run.result.agreement.value).toBe(1);
+    expect(run.result.providers.used.map((p: { name: string }) => p.name).sort()).toEqual(['cl', 'gm', 'oa']);
+    // 100 input and 20 output tokens each: fake-gpt 0.1 + 0.04, fake-claude 0.3 + 0.06, fake-gemini unpriced.
+    expect(run.result.costUsd).toBeCloseTo(0.5, 9);
+
+    const costs = (await app.inject({ url: `/api/v1/costs/me?month=${monthNow()}`, headers: alice })).json();
+    expect(costs.totalCostUsd).toBeCloseTo(0.5, 9);
+    // fake-gemini has no price: recorded all the same, at 0.
+    expect(Object.keys(costs.byModel).sort()).toEqual(['fake-claude', 'fake-gemini', 'fake-gpt']);
+    expect(costs.byModel['fake-gpt']).toEqual({ tokens: 120, costUsd: 0.14, requests: 1 });
+    const budget = (await app.inject({ url: '/api/v1/budget/me', headers: alice })).json();
+    expect(budget).toMatchObject({ spentUsd: 0.5, reservedUsd: 0 });
+  });
+
+  it('streams each provider’s answer and each round, then the run as it ended', async () => {
+    fake.script(council({ oa: 'Paris', cl: 'paris', gm: 'Paris' }));
+    const app = await h.gateway(env);
+    const bob = await user('wb-bob');
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/wall-bounce',
+      headers: bob,
+      payload: { query: 'Capital of France?' },
+    });
+    expect(created.statusCode).toBe(202);
+    const { id } = created.json();
+    const events = await app.inject({ url: `/api/v1/wall-bounce/${id}/events`, headers: bob });
+    expect(events.headers['content-type']).toContain('text/event-stream');
+    const names = [...events.body.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
+    expect(names.filter((n) => n === 'provider-answer')).toHaveLength(3);
+    expect(names).toContain('round');
+    expect(names.at(-1)).toBe('end');
+    const end = JSON.parse(
+      events.body
+        .trim()
+        .split('\n')
+        .at(-1)!
+        .replace(/^data: /, ''),
+    );
+    expect(end).toMatchObject({ id, status: 'completed', result: { consensus: true } });
+  });
+
+  it('keeps a run its owner’s: another user gets 404 as for an unknown run', async () => {
+    fake.script(council({ oa: '1', cl: '1', gm: '1' }));
+    const app = await h.gateway(env);
+    const owner = await user('wb-owner');
+    const other = await user('wb-other');
+    const { id } = (
+      await app.inject({ method: 'POST', url: '/api/v1/wall-bounce', headers: owner, payload: { query: '1?' } })
+    ).json();
+    for (const [method, url] of [
+      ['GET', `/api/v1/wall-bounce/${id}`],
+      ['GET', `/api/v1/wall-bounce/${id}/events`],
+      ['POST', `/api/v1/wall-bounce/${id}/cancel`],
+    ] as const) {
+      const res = await app.inject({ method, url, headers: other });
+      expect(res.statusCode).toBe(404);
+      expect(res.json().error).toEqual({ code: 'RUN_NOT_FOUND', message: `run ${id} not found` });
+    }
+    expect((await app.inject({ url: `/api/v1/wall-bounce/${id}?wait=true`, headers: owner })).json().status).toBe(
+      'completed',
+    );
+  });
+
+  it('lists the providers with why one cannot be asked, and refuses runs that name it or too few', async () => {
+    const app = await h.gateway(env);
+    const carol = await user('wb-carol');
+    const listed = (await app.inject({ url: '/api/v1/wall-bounce/providers', headers: carol })).json();
+    expect(listed.providers).toContainEqual({
+      name: 'absent',
+      kind: 'anthropic',
+      model: 'fake-claude',
+      available: false,
+      reason: 'UNSET_LLM_KEY is not set',
+    });
+    expect(listed.providers.filter((p: { available: boolean }) => p.available)).toHaveLength(3);
+    const post = (payload: unknown) =>
+      app.inject({ method: 'POST', url: '/api/v1/wall-bounce', headers: carol, payload });
+    const unavailable = await post({ query: 'q', providers: ['oa', 'absent'] });
+    expect(unavailable.statusCode).toBe(422);
+    expect(unavailable.json().error).toEqual({
+      code: 'PROVIDER_UNAVAILABLE',
+      message: 'provider absent is unavailable: UNSET_LLM_KEY is not set',
+    });
+    const unknown = await post({ query: 'q', providers: ['nope'] });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.code).toBe('PROVIDER_UNKNOWN');
+    const alone = await post({ query: 'q', providers: ['oa'] });
+    expect(alone.statusCode).toBe(422);
+    expect(alone.json().error.code).toBe('TOO_FEW_PROVIDERS');
+    const bad = await post({ query: '', mode: 'round-robin' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/query|mode/);
+  });
+
+  it('refuses a run its budget cannot hold (402), and creates nothing', async () => {
+    const app = await h.gateway(env);
+    const poor = await user('wb-poor', 0.5);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/wall-bounce',
+      headers: poor,
+      payload: { query: 'q' },
+    });
+    expect(res.statusCode).toBe(402);
+    expect(res.json().error.code).toBe('BUDGET_EXCEEDED');
+    expect((await app.inject({ url: '/api/v1/budget/me', headers: poor })).json().reservedUsd).toBe(0);
+  });
+
+  it('drops a provider that fails, with the reason, and goes on with the rest', async () => {
+    fake.script(council({ oa: '7', cl: '7', gm: { type: 'http-error', status: 500, message: 'overloaded' } }));
+    const app = await h.gateway(env);
+    const dave = await user('wb-dave');
+    const run = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/wall-bounce?wait=true',
+        headers: dave,
+        payload: { query: '7?' },
+      })
+    ).json();
+    expect(run.result).toMatchObject({ consensus: true, answer: '7' });
+    expect(run.result.providers.dropped).toEqual([
+      expect.objectContaining({ name: 'gm', round: 0, kind: 'unavailable', message: expect.stringMatching(/500/) }),
+    ]);
+  });
+
+  it('reports persistent disagreement as no consensus after max bounces, with the dissent', async () => {
+    fake.script(council({ oa: 'red', cl: 'blue', gm: 'green' }));
+    const app = await h.gateway(env);
+    const erin = await user('wb-erin');
+    const run = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/wall-bounce?wait=true',
+        headers: erin,
+        payload: { query: 'Best colour?', maxBounces: 1 },
+      })
+    ).json();
+    expect(run.status).toBe('completed');
+    expect(run.result).toMatchObject({ consensus: false, stopReason: 'max-bounces', rounds: 1 });
+    expect(run.result.dissent.answers.length).toBeGreaterThan(0);
+  });
+
+  it('cancels a run whose providers never answer: it ends cancelled and its reservation is freed', async () => {
+    fake.script({ type: 'hang' });
+    const app = await h.gateway(env);
+    const frank = await user('wb-frank', 10);
+    const { id } = (
+      await app.inject({ method: 'POST', url: '/api/v1/wall-bounce', headers: frank, payload: { query: 'q' } })
+    ).json();
+    expect((await app.inject({ url: '/api/v1/budget/me', headers: frank })).json().reservedUsd).toBe(1);
+    const cancel = await app.inject({ method: 'POST', url: `/api/v1/wall-bounce/${id}/cancel`, headers: frank });
+    expect(cancel.statusCode).toBe(202);
+    const ended = (await app.inject({ url: `/api/v1/wall-bounce/${id}?wait=true`, headers: frank })).json();
+    expect(ended.status).toBe('cancelled');
+    await expect
+      .poll(async () => (await app.inject({ url: '/api/v1/budget/me', headers: frank })).json().reservedUsd)
+      .toBe(0);
+  });
+});
+
+function monthNow(): string {
+  return new Date().toISOString().slice(0, 7);
+}

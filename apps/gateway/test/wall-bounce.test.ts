@@ -172,7 +172,7 @@ describe('wall-bounce runs', () => {
       reason: 'UNSET_LLM_KEY is not set',
     });
     expect(listed.providers.filter((p: { available: boolean }) => p.available)).toHaveLength(3);
-    const post = (payload: unknown) =>
+    const post = (payload: Record<string, unknown>) =>
       app.inject({ method: 'POST', url: '/api/v1/wall-bounce', headers: carol, payload });
     const unavailable = await post({ query: 'q', providers: ['oa', 'absent'] });
     expect(unavailable.statusCode).toBe(422);

@@ -89,17 +89,19 @@ export class WallBounceRuns {
   /** Adds what each provider called directly cost to the user's totals (which the user's budget reads). */
   private async recordCosts(userId: string, result: WallBounceResult): Promise<void> {
     const { registry, sessions, log } = this.options;
-    for (const used of result.providers.used) {
-      if (registry.viaBridge(used.name) || used.calls === 0) continue;
-      const { inputTokens, outputTokens } = used.tokens;
-      const body = { model: used.model, tokens: inputTokens + outputTokens, costUsd: used.costUsd };
-      try {
-        const answer = await sessions.call({ method: 'POST', path: '/api/v1/costs', userId, body });
-        if (answer.status !== 201) throw new Error(`the session-service answered ${answer.status}: ${answer.text}`);
-      } catch (err) {
-        // The global limit still counts it (the reservation is reconciled with the whole cost).
-        log.error({ err, userId, provider: used.name }, "could not record a wall-bounce provider's cost");
-      }
-    }
+    const direct = result.providers.used.filter((used) => !registry.viaBridge(used.name) && used.calls > 0);
+    await Promise.all(
+      direct.map(async (used) => {
+        const { inputTokens, outputTokens } = used.tokens;
+        const body = { model: used.model, tokens: inputTokens + outputTokens, costUsd: used.costUsd };
+        try {
+          const answer = await sessions.call({ method: 'POST', path: '/api/v1/costs', userId, body });
+          if (answer.status !== 201) throw new Error(`the session-service answered ${answer.status}: ${answer.text}`);
+        } catch (err) {
+          // The global limit still counts it (the reservation is reconciled with the whole cost).
+          log.error({ err, userId, provider: used.name }, "could not record a wall-bounce provider's cost");
+        }
+      }),
+    );
   }
 }

@@ -201,7 +201,11 @@ describe('wall-bounce runs', () => {
       payload: { query: 'q' },
     });
     expect(res.statusCode).toBe(402);
-    expect(res.json().error.code).toBe('BUDGET_EXCEEDED');
+    expect(res.json().error).toMatchObject({
+      code: 'BUDGET_EXCEEDED',
+      // Which limit, and how much is left of it, for a client to act on without reading the message.
+      details: { limit: expect.stringMatching(/^key:ak_/), limitUsd: 0.5, leftUsd: 0.5, reservationUsd: 1 },
+    });
     expect((await app.inject({ url: '/api/v1/budget/me', headers: poor })).json().reservedUsd).toBe(0);
   });
 

@@ -25,7 +25,8 @@ const FASTIFY_CODES: Record<string, string> = {
 /**
  * The one error handler: every error becomes `{"error":{"code","message","details"?}}`.
  * Validation errors are 400 `VALIDATION_ERROR` naming each field; errors that carry a status and a code of
- * ours (`@fastify/error`, `RedisUnavailableError`) keep both; anything else is a logged 500 that reveals nothing.
+ * ours (`@fastify/error`, `RedisUnavailableError`) keep both, and their `details` when they have any; anything
+ * else is a logged 500 that reveals nothing.
  */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error.validation) {
@@ -49,7 +50,9 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     code === 'UNSUPPORTED_MEDIA_TYPE'
       ? `send the body as application/json (got ${request.headers['content-type'] ?? 'no content-type'})`
       : error.message;
-  return reply.code(status).send({ error: { code, message } });
+  // An error of ours may carry structured details (which limit, how much is left) for clients to act on.
+  const details = (error as { details?: unknown }).details;
+  return reply.code(status).send({ error: { code, message, ...(details === undefined ? {} : { details }) } });
 }
 
 /** 404 for routes that do not exist, in the same shape. */

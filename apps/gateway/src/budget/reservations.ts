@@ -140,11 +140,13 @@ export class BudgetReservations {
     await this.publishAlerts(limits, month, alerts, spent);
     if (reserved === 1) return reservation;
     const limit = limits[refusedBy - 1];
-    throw new BudgetExceeded(
-      limit?.description ?? 'a monthly limit',
-      usd(Math.max(0, fromNano(leftNano))),
-      usd(amountUsd),
-    );
+    const leftUsd = Math.max(0, fromNano(leftNano));
+    const refused = new BudgetExceeded(limit?.description ?? 'a monthly limit', usd(leftUsd), usd(amountUsd));
+    // For clients to act on without parsing the message.
+    Object.assign(refused, {
+      details: { limit: limit?.id ?? null, limitUsd: limit?.limitUsd ?? null, leftUsd, reservationUsd: amountUsd },
+    });
+    throw refused;
   }
 
   /** Ends a reservation with the call's real cost. */

@@ -97,6 +97,9 @@ interface ResolvedOptions {
 
 const LABELS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
+/** Bounce rounds in a row in which nobody changed answer or confidence, after which a run stops as `settled`. */
+const SETTLED_AFTER = 2;
+
 function resolveOptions(providers: readonly Provider[], options: WallBounceOptions): ResolvedOptions {
   const names = new Set(providers.map((provider) => provider.name));
   if (names.size !== providers.length) throw new TypeError('wall-bounce: provider names must be unique');
@@ -229,7 +232,9 @@ class Run {
   async execute(): Promise<WallBounceResult> {
     if (this.active.length < this.options.minProviders) return this.tooFew(0, UNMEASURED('no round was run'));
     let evaluation: Evaluation | undefined;
+    let stillRounds = 0;
     for (let round = 0; ; round++) {
+      const before = new Map(this.latest);
       const outcome = this.options.mode === 'parallel' ? await this.parallelRound(round) : await this.chainPass(round);
       if (this.signal.aborted) {
         this.history.push({ round, ...unmeasuredRound('cancelled mid-round'), answers: outcome.records });
@@ -255,9 +260,22 @@ class Run {
 
       if (this.reachedConsensus(evaluation)) return this.finish('consensus', evaluation);
       if (round >= this.options.maxBounces) return this.finish('max-bounces', evaluation);
+      // Nobody moved in two rounds running: models that kept their answers after seeing the same others twice
+      // are not going to move (one still round is not enough: sampled models change their minds on a second look).
+      stillRounds = round > 0 && this.unchangedSince(before) ? stillRounds + 1 : 0;
+      if (stillRounds >= SETTLED_AFTER) return this.finish('settled', evaluation);
       const roundCost = sum(outcome.records.map((record) => record.costUsd));
       if (this.costUsd + roundCost > this.options.costCapUsd) return this.finish('cost-cap', evaluation);
     }
+  }
+
+  /** True when every provider still answering gave the same answer with the same confidence as before the round. */
+  private unchangedSince(before: ReadonlyMap<string, Latest>): boolean {
+    return this.active.every((provider) => {
+      const now = this.latest.get(provider.name);
+      const then = before.get(provider.name);
+      return now !== undefined && then !== undefined && now.answer === then.answer && now.confidence === then.confidence;
+    });
   }
 
   private reachedConsensus(evaluation: Evaluation): boolean {
@@ -546,7 +564,7 @@ class Run {
     let statement: string | null = null;
     let synthesis: SynthesisRecord | null = null;
     let reason = stopReason;
-    const wantsSynthesis = stopReason === 'consensus' || stopReason === 'max-bounces';
+    const wantsSynthesis = stopReason === 'consensus' || stopReason === 'max-bounces' || stopReason === 'settled';
     if (evaluation && wantsSynthesis && this.answerKind === 'long' && this.options.mode === 'parallel') {
       const written = await this.synthesise(evaluation);
       synthesis = written.record;

@@ -58,7 +58,15 @@ export type SynthesisAnswer = Static<typeof SynthesisAnswerSchema>;
 // ---- what the run reports --------------------------------------------------------------------------------------
 
 /** Why a run stopped. */
-export const StopReasonSchema = Type.Enum(['consensus', 'max-bounces', 'cost-cap', 'too-few-providers', 'cancelled']);
+export const StopReasonSchema = Type.Enum([
+  'consensus',
+  'max-bounces',
+  /** A bounce round in which no provider changed its answer or its confidence: more rounds would not either. */
+  'settled',
+  'cost-cap',
+  'too-few-providers',
+  'cancelled',
+]);
 export type StopReason = Static<typeof StopReasonSchema>;
 
 /** `parallel`: everyone answers each round on their own; `sequential`: a chain, each refining the previous. */

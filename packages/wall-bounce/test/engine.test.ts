@@ -87,7 +87,7 @@ describe('short answers', () => {
     const providers = [
       scripted('p1', perCall(answer('42', 0.9), bounce('42', 0.9), bounce('42', 0.9))),
       scripted('p2', perCall(answer('41', 0.9), bounce('41', 0.9), bounce('42', 0.9))),
-      scripted('p3', perCall(answer('43', 0.5), bounce('43', 0.5), bounce('44', 0.3))),
+      scripted('p3', perCall(answer('43', 0.5), bounce('44', 0.3), bounce('44', 0.3))),
     ];
     const { result } = await run('What is it?', providers);
     expect(result.rounds).toBe(2);
@@ -99,9 +99,10 @@ describe('short answers', () => {
   });
 
   it('stops after max bounces when the disagreement persists', async () => {
+    // Each round someone moves (their confidence), so the run is not settled; the answers never meet.
     const providers = [
-      scripted('p1', perCall(answer('A', 0.9), bounce('A', 0.9))),
-      scripted('p2', perCall(answer('B', 0.9), bounce('B', 0.9))),
+      scripted('p1', perCall(answer('A', 0.7), bounce('A', 0.8), bounce('A', 0.9))),
+      scripted('p2', perCall(answer('B', 0.7), bounce('B', 0.8), bounce('B', 0.9))),
     ];
     const { result } = await run('Which?', providers, { maxBounces: 2 });
     expect(result.consensus).toBe(false);
@@ -111,6 +112,18 @@ describe('short answers', () => {
     expect(result.agreement.value).toBe(0.5);
     expect(providers[0]!.requests).toHaveLength(3);
     expect(result.synthesis).toBeNull();
+  });
+
+  it('stops as settled after two bounce rounds in which nobody changed answer or confidence', async () => {
+    const providers = [
+      scripted('p1', perCall(answer('8', 0.5), bounce('8', 0.5))),
+      scripted('p2', perCall(answer('8', 0.5), bounce('8', 0.5))),
+      scripted('p3', perCall(answer('9', 0.6), bounce('9', 0.6))),
+    ];
+    const { result } = await run('What is 2 * 4?', providers, { maxBounces: 5 });
+    expect(result).toMatchObject({ consensus: false, stopReason: 'settled', rounds: 2, answer: '8' });
+    // Three calls each, not six: the rounds after would show everyone the same answers again.
+    expect(providers.map((provider) => provider.requests.length)).toEqual([3, 3, 3]);
   });
 
   it('needs both thresholds: full agreement with low confidence keeps bouncing', async () => {

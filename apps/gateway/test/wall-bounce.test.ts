@@ -227,6 +227,23 @@ describe('wall-bounce runs', () => {
     ]);
   });
 
+  it('fails a run left with fewer than min_providers, never a consensus of one, and keeps its result', async () => {
+    fake.script(council({ oa: '7', cl: { type: 'http-error', status: 503, message: 'down' }, gm: '7' }));
+    const app = await h.gateway(env);
+    const gina = await user('wb-gina');
+    const run = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/wall-bounce?wait=true',
+        headers: gina,
+        payload: { query: '7?', providers: ['oa', 'cl'] },
+      })
+    ).json();
+    expect(run).toMatchObject({ status: 'failed', error: { code: 'TOO_FEW_PROVIDERS' } });
+    expect(run.result).toMatchObject({ consensus: false, stopReason: 'too-few-providers' });
+    expect(run.result.providers.dropped).toEqual([expect.objectContaining({ name: 'cl', kind: 'unavailable' })]);
+  });
+
   it('reports persistent disagreement as no consensus after max bounces, with the dissent', async () => {
     fake.script(council({ oa: 'red', cl: 'blue', gm: 'green' }));
     const app = await h.gateway(env);

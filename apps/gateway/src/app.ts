@@ -17,6 +17,7 @@ import { codexRunRoutes } from './routes/codex-runs/index.js';
 import { mcpRoutes } from './routes/mcp/index.js';
 import { mcpEndpointRoutes } from './routes/mcp-endpoint/index.js';
 import { meRoutes } from './routes/me/index.js';
+import { openaiRoutes } from './routes/openai/index.js';
 import { sessionRoutes } from './routes/sessions/index.js';
 import { wallBounceRoutes } from './routes/wall-bounce/index.js';
 import { ServiceClient } from './services.js';
@@ -161,6 +162,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     registry,
     waitMs: timeoutMs,
   });
+  // OpenAI-compatible: `/v1/models`, `/v1/chat/completions` (the council, or one provider) for OpenAI SDKs.
+  await app.register(openaiRoutes, {
+    prefix: '/v1',
+    registry,
+    runs: wallBounce,
+    jobs,
+    budget,
+    sessions,
+    pricing: config.pricing,
+    reservationUsd: config.wall_bounce.run_cost_cap_usd,
+    // An OpenAI client has no run id to come back with: it waits as long as a run may last.
+    waitMs: config.budget.reservation_ttl_seconds * 1000,
+  });
   await app.register(mcpEndpointRoutes, {
     bridgeUrl: urls.bridge,
     token,
@@ -168,6 +182,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     reservationUsd,
     store: app.store,
     holdTtlMs: config.budget.reservation_ttl_seconds * 1000,
+    // A run's task is its job: it lives as long, and is polled about as often as a run emits.
+    wallBounce: { runs: wallBounce, jobs, taskTtlMs: JOB_TTL_MS, pollIntervalMs: 1000 },
+    version: VERSION,
   });
   return app;
 }

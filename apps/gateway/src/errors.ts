@@ -20,7 +20,13 @@ export type GatewayErrorCode =
   | 'IDEMPOTENCY_KEY_IN_FLIGHT'
   | 'PROVIDER_UNKNOWN'
   | 'PROVIDER_UNAVAILABLE'
-  | 'TOO_FEW_PROVIDERS';
+  | 'TOO_FEW_PROVIDERS'
+  | 'MODEL_NOT_FOUND'
+  | 'CHAT_MESSAGES_INVALID'
+  | 'PROVIDER_FAILED'
+  | 'PROVIDER_TIMEOUT'
+  | 'WALL_BOUNCE_FAILED'
+  | 'WALL_BOUNCE_TIMEOUT';
 
 /** Raised when the gateway must not start as configured. */
 export class StartupError extends Error {
@@ -98,4 +104,28 @@ export const TooFewProviders = define<[number, number, string]>(
   'TOO_FEW_PROVIDERS',
   'a wall-bounce needs at least %d providers ([wall_bounce] min_providers), %d can be asked: %s',
   422,
+);
+/** `/v1/chat/completions` named a model `GET /v1/models` does not list (or a provider that cannot be asked). */
+export const ModelNotFound = define<[string, string]>(
+  'MODEL_NOT_FOUND',
+  'the model %s does not exist or cannot be asked (%s): see GET /v1/models',
+  404,
+);
+/** Messages the schema lets through but that ask nothing (no user message). */
+export const ChatMessagesInvalid = define<[string]>('CHAT_MESSAGES_INVALID', '%s', 400);
+/** A provider called for a chat failed: its API answered an error, could not be reached, or broke off. */
+export const ProviderFailed = define<[string, string]>('PROVIDER_FAILED', 'provider %s failed: %s', 502);
+/** A provider called for a chat did not answer within its `timeout_ms`. */
+export const ProviderTimeout = define<[string, string]>('PROVIDER_TIMEOUT', 'provider %s timed out: %s', 504);
+/** A wall-bounce run asked through `/v1/chat/completions` ended without an answer. */
+export const WallBounceFailed = define<[string, string]>(
+  'WALL_BOUNCE_FAILED',
+  'the wall-bounce run %s ended without an answer: %s',
+  502,
+);
+/** A wall-bounce run asked through `/v1/chat/completions` did not end in time; it is cancelled. */
+export const WallBounceTimeout = define<[string, number]>(
+  'WALL_BOUNCE_TIMEOUT',
+  'the wall-bounce run %s did not end within %d ms: it was cancelled',
+  504,
 );

@@ -56,6 +56,52 @@ export const toolError = (id: RpcId, text: string, stateless: boolean) => ({
   },
 });
 
+/** A JSON-RPC result answer; on 2026-07-28 the result carries `resultType` (`complete` unless it says). */
+export const rpcResult = (id: RpcId, result: RpcResult, stateless: boolean) => ({
+  jsonrpc: '2.0' as const,
+  id,
+  result: stateless ? { resultType: 'complete', ...result } : result,
+});
+
+/** A JSON-RPC error answer. */
+export const rpcError = (id: RpcId | null, code: number, message: string, data?: unknown) => ({
+  jsonrpc: '2.0' as const,
+  id,
+  error: { code, message, ...(data === undefined ? {} : { data }) },
+});
+
+/** The Tasks extension (2026-07-28), as clients declare it in their capabilities. */
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+
+/** True when a 2026-07-28 request's client capabilities (in `_meta`) declare the Tasks extension. */
+export function declaresTasks(body: unknown): boolean {
+  const meta = (body as { params?: { _meta?: Record<string, unknown> } } | null)?.params?._meta;
+  const capabilities = meta?.['io.modelcontextprotocol/clientCapabilities'] as
+    | { extensions?: Record<string, unknown> }
+    | undefined;
+  const declared = capabilities?.extensions?.[TASKS_EXTENSION];
+  return typeof declared === 'object' && declared !== null;
+}
+
+/** The `progressToken` of a request's `_meta`, when it asks for progress. */
+export function progressTokenOf(body: unknown): RpcId | undefined {
+  const token = (body as { params?: { _meta?: { progressToken?: unknown } } } | null)?.params?._meta?.progressToken;
+  return typeof token === 'string' || typeof token === 'number' ? token : undefined;
+}
+
+/** True when the request's `Accept` takes `type` (or anything): absent means anything. */
+export function accepts(headers: IncomingHttpHeaders, type: string): boolean {
+  const accept = headers.accept;
+  if (accept === undefined) return true;
+  return accept
+    .split(',')
+    .map((part) => part.split(';')[0]?.trim().toLowerCase())
+    .some((media) => media === type || media === '*/*');
+}
+
+/** One JSON-RPC message as a Streamable HTTP SSE event. */
+export const sseEvent = (message: unknown): string => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+
 /** Options of `openUpstream`. */
 export interface UpstreamRequest {
   /** The bridge's `/mcp` URL. */
@@ -175,4 +221,53 @@ export class ResponseWatcher {
     this.done = true;
     this.found = message.result;
   }
+}
+
+/** The JSON-RPC messages of an SSE body, each with the text of its event (`data:` lines joined). */
+function sseMessages(text: string): { block: string; data: string }[] {
+  return text
+    .split(/\r?\n\r?\n/)
+    .filter((block) => block.trim() !== '')
+    .map((block) => ({
+      block,
+      data: block
+        .split(/\r?\n/)
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).replace(/^ /, ''))
+        .join('\n'),
+    }));
+}
+
+const parsed = (text: string): { id?: unknown; result?: RpcResult } | undefined => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * A whole answer (JSON, or an SSE body) with the result of the response to `id` changed by `edit`; every other
+ * message, and an answer that holds no such result, is left as it was. Undefined when nothing was changed.
+ */
+export function editAnswer(
+  text: string,
+  sse: boolean,
+  id: RpcId,
+  edit: (result: RpcResult) => RpcResult,
+): string | undefined {
+  if (!sse) {
+    const message = parsed(text);
+    if (message?.id !== id || typeof message.result !== 'object' || message.result === null) return undefined;
+    return JSON.stringify({ ...message, result: edit(message.result) });
+  }
+  let changed = false;
+  const events = sseMessages(text).map(({ block, data }) => {
+    const message = parsed(data);
+    if (changed || message?.id !== id || typeof message.result !== 'object' || message.result === null) return block;
+    changed = true;
+    const kept = block.split(/\r?\n/).filter((line) => !line.startsWith('data:'));
+    return [...kept, `data: ${JSON.stringify({ ...message, result: edit(message.result) })}`].join('\n');
+  });
+  return changed ? `${events.join('\n\n')}\n\n` : undefined;
 }

@@ -104,7 +104,8 @@ describe('/mcp through the gateway', () => {
       const key = await h.key({ userId: user, monthlyBudgetUsd: 10 });
       const client: Client | ModernClient = await connect(bearer(key.key));
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name).sort()).toEqual(['codex', 'codex-reply']);
+      // The gateway's own wall_bounce joins the bridge's tools (see mcp-wall-bounce.test.ts).
+      expect(tools.map((t) => t.name).sort()).toEqual(['codex', 'codex-reply', 'wall_bounce']);
 
       const before = await globalSpent();
       const progress: string[] = [];
@@ -187,7 +188,7 @@ describe('/mcp through the gateway', () => {
       expect(textOf(refused)).toMatch(/^BUDGET_EXCEEDED: /);
       expect(textOf(refused)).toContain(`the monthly budget of API key ${poor.id} (0.10 USD)`);
       // Listing costs nothing and is not refused.
-      expect((await client.listTools()).tools).toHaveLength(2);
+      expect((await client.listTools()).tools).toHaveLength(3);
     }
     expect(bridge.fake.requests.length).toBe(seen);
   });

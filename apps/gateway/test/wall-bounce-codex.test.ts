@@ -1,38 +1,22 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type FakeLlmApisServer, type FakeModelRequest, startFakeLlmApis } from '@techsapo/testing';
+import type { FakeModelRequest } from '@techsapo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type TestBridge } from './codex-bridge.js';
+import { type FakeCouncil, startFakeCouncil } from './fake-council.js';
 import { bearer, TOKEN, useGateway } from './harness.js';
 
 const h = useGateway();
 let bridge: TestBridge;
-let fake: FakeLlmApisServer;
+let fc: FakeCouncil;
 let env: Record<string, string>;
 
 beforeAll(async () => {
   bridge = await startBridge(h.redis().url, TOKEN);
-  fake = await startFakeLlmApis();
-  const file = join(mkdtempSync(join(tmpdir(), 'techsapo-wall-bounce-codex-')), 'codex-mcp.toml');
-  writeFileSync(
-    file,
-    `[wall_bounce.providers.codex]
-kind = "codex"
-
-[wall_bounce.providers.oa]
-kind = "openai-compatible"
-model = "fake-gpt"
-base_url = "${fake.baseUrls.openai}"
-api_key_env = "FAKE_LLM_KEY"
-timeout_ms = 5000
-`,
-  );
-  env = { CODEX_MCP_CONFIG: file, FAKE_LLM_KEY: fake.apiKey, CODEX_MCP_BRIDGE_URL: bridge.url };
+  fc = await startFakeCouncil({ members: ['codex', 'oa'] });
+  env = { ...fc.env, CODEX_MCP_BRIDGE_URL: bridge.url };
 }, 60_000);
 afterAll(async () => {
   await bridge?.close();
-  await fake?.close();
+  await fc?.close();
 });
 
 describe('the codex provider of a wall-bounce', () => {
@@ -44,7 +28,7 @@ describe('the codex provider of a wall-bounce', () => {
       text: req.lastUserText.includes('JSON Schema') ? `\`\`\`json\n${JSON.stringify(answer)}\n\`\`\`` : 'no',
       usage: { input_tokens: 1000, output_tokens: 100 },
     }));
-    fake.script({ type: 'json', value: { answer: '42', confidence: 0.9, claims: ['42'] } });
+    fc.fake.script({ type: 'json', value: { answer: '42', confidence: 0.9, claims: ['42'] } });
     const app = await h.gateway(env);
     const key = await h.key({ userId: 'wb-codex' });
     const seen = bridge.fake.requests.length;

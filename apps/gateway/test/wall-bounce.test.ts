@@ -1,89 +1,23 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type FakeLlmApisServer, type FakeLlmReply, type FakeLlmRequest, startFakeLlmApis } from '@techsapo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { council, type FakeCouncil, startFakeCouncil } from './fake-council.js';
 import { bearer, useGateway } from './harness.js';
 
 const h = useGateway();
-let fake: FakeLlmApisServer;
+let fc: FakeCouncil;
 let env: Record<string, string>;
 
-/** Three providers on the fake (one per wire format), and one whose key variable is not set. */
 beforeAll(async () => {
-  fake = await startFakeLlmApis();
-  const file = join(mkdtempSync(join(tmpdir(), 'techsapo-wall-bounce-')), 'codex-mcp.toml');
-  writeFileSync(
-    file,
-    `[wall_bounce]
-max_bounces = 2
-run_cost_cap_usd = 1.0
-
-[wall_bounce.providers.oa]
-kind = "openai-compatible"
-model = "fake-gpt"
-base_url = "${fake.baseUrls.openai}"
-api_key_env = "FAKE_LLM_KEY"
-timeout_ms = 5000
-
-[wall_bounce.providers.cl]
-kind = "anthropic"
-model = "fake-claude"
-base_url = "${fake.baseUrls.anthropic}"
-api_key_env = "FAKE_LLM_KEY"
-timeout_ms = 5000
-
-[wall_bounce.providers.gm]
-kind = "gemini"
-model = "fake-gemini"
-base_url = "${fake.baseUrls.gemini}"
-api_key_env = "FAKE_LLM_KEY"
-timeout_ms = 5000
-
-[wall_bounce.providers.absent]
-kind = "anthropic"
-model = "fake-claude"
-api_key_env = "UNSET_LLM_KEY"
-
-[pricing."fake-gpt"]
-input_per_million = 1000.0
-cached_input_per_million = 0.0
-output_per_million = 2000.0
-
-[pricing."fake-claude"]
-input_per_million = 3000.0
-cached_input_per_million = 0.0
-output_per_million = 3000.0
-`,
-  );
-  env = { CODEX_MCP_CONFIG: file, FAKE_LLM_KEY: fake.apiKey };
+  fc = await startFakeCouncil();
+  env = fc.env;
 });
-afterAll(async () => fake?.close());
-
-/** Which provider a request is for (each has its own wire format). */
-const providerOf = (request: FakeLlmRequest): string => ({ openai: 'oa', anthropic: 'cl', gemini: 'gm' })[request.api];
-
-/** Answers every structured request of the engine with `answers[provider]` (round 0 and bounce shapes alike). */
-function council(answers: Record<string, string | FakeLlmReply>) {
-  return (request: FakeLlmRequest): FakeLlmReply => {
-    const answer = answers[providerOf(request)] ?? 'no answer';
-    if (typeof answer !== 'string') return answer;
-    const value = { answer, confidence: 0.9, claims: [answer] };
-    const bounce = request.schema?.name !== 'wall_bounce_answer';
-    return {
-      type: 'json',
-      value: bounce ? { critique: 'checked', marks: [], ...value } : value,
-      usage: { input: 100, output: 20 },
-    };
-  };
-}
+afterAll(async () => fc?.close());
 
 const user = async (userId: string, monthlyBudgetUsd?: number) =>
   bearer((await h.key({ userId, ...(monthlyBudgetUsd === undefined ? {} : { monthlyBudgetUsd }) })).key);
 
 describe('wall-bounce runs', () => {
   it('reach consensus when the providers agree, record each direct provider’s cost and free the reservation', async () => {
-    fake.script(council({ oa: '42', cl: '42', gm: 'The answer is 42.' }));
+    fc.fake.script(council({ oa: '42', cl: '42', gm: 'The answer is 42.' }));
     const app = await h.gateway(env);
     const alice = await user('wb-alice');
     const res = await app.inject({
@@ -111,7 +45,7 @@ describe('wall-bounce runs', () => {
   });
 
   it('streams each provider’s answer and each round, then the run as it ended', async () => {
-    fake.script(council({ oa: 'Paris', cl: 'paris', gm: 'Paris' }));
+    fc.fake.script(council({ oa: 'Paris', cl: 'paris', gm: 'Paris' }));
     const app = await h.gateway(env);
     const bob = await user('wb-bob');
     const created = await app.inject({
@@ -139,7 +73,7 @@ describe('wall-bounce runs', () => {
   });
 
   it('keeps a run its owner’s: another user gets 404 as for an unknown run', async () => {
-    fake.script(council({ oa: '1', cl: '1', gm: '1' }));
+    fc.fake.script(council({ oa: '1', cl: '1', gm: '1' }));
     const app = await h.gateway(env);
     const owner = await user('wb-owner');
     const other = await user('wb-other');
@@ -210,7 +144,7 @@ describe('wall-bounce runs', () => {
   });
 
   it('drops a provider that fails, with the reason, and goes on with the rest', async () => {
-    fake.script(council({ oa: '7', cl: '7', gm: { type: 'http-error', status: 500, message: 'overloaded' } }));
+    fc.fake.script(council({ oa: '7', cl: '7', gm: { type: 'http-error', status: 500, message: 'overloaded' } }));
     const app = await h.gateway(env);
     const dave = await user('wb-dave');
     const run = (
@@ -228,7 +162,7 @@ describe('wall-bounce runs', () => {
   });
 
   it('fails a run left with fewer than min_providers, never a consensus of one, and keeps its result', async () => {
-    fake.script(council({ oa: '7', cl: { type: 'http-error', status: 503, message: 'down' }, gm: '7' }));
+    fc.fake.script(council({ oa: '7', cl: { type: 'http-error', status: 503, message: 'down' }, gm: '7' }));
     const app = await h.gateway(env);
     const gina = await user('wb-gina');
     const run = (
@@ -245,7 +179,7 @@ describe('wall-bounce runs', () => {
   });
 
   it('reports persistent disagreement as no consensus after max bounces, with the dissent', async () => {
-    fake.script(council({ oa: 'red', cl: 'blue', gm: 'green' }));
+    fc.fake.script(council({ oa: 'red', cl: 'blue', gm: 'green' }));
     const app = await h.gateway(env);
     const erin = await user('wb-erin');
     const run = (
@@ -262,7 +196,7 @@ describe('wall-bounce runs', () => {
   });
 
   it('cancels a run whose providers never answer: it ends cancelled and its reservation is freed', async () => {
-    fake.script({ type: 'hang' });
+    fc.fake.script({ type: 'hang' });
     const app = await h.gateway(env);
     const frank = await user('wb-frank', 10);
     const { id } = (

@@ -7,6 +7,7 @@ import { TooFewProviders } from '../errors.js';
 import type { JobRunner } from '../job-runner.js';
 import type { Job } from '../jobs.js';
 import type { ServiceClient } from '../services.js';
+import { recordSpend } from './costs.js';
 import type { ProviderRegistry } from './providers.js';
 
 /** The kind of the jobs that wall-bounce runs are. */
@@ -91,17 +92,9 @@ export class WallBounceRuns {
     const { registry, sessions, log } = this.options;
     const direct = result.providers.used.filter((used) => !registry.viaBridge(used.name) && used.calls > 0);
     await Promise.all(
-      direct.map(async (used) => {
-        const { inputTokens, outputTokens } = used.tokens;
-        const body = { model: used.model, tokens: inputTokens + outputTokens, costUsd: used.costUsd };
-        try {
-          const answer = await sessions.call({ method: 'POST', path: '/api/v1/costs', userId, body });
-          if (answer.status !== 201) throw new Error(`the session-service answered ${answer.status}: ${answer.text}`);
-        } catch (err) {
-          // The global limit still counts it (the reservation is reconciled with the whole cost).
-          log.error({ err, userId, provider: used.name }, "could not record a wall-bounce provider's cost");
-        }
-      }),
+      direct.map(({ model, tokens, costUsd }) =>
+        recordSpend(sessions, userId, { model, tokens: tokens.inputTokens + tokens.outputTokens, costUsd }, log),
+      ),
     );
   }
 }

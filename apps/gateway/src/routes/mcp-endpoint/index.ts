@@ -16,8 +16,10 @@ import {
   toolError,
 } from '../../mcp-proxy.js';
 import { callerOf } from '../../plugins/auth.js';
+import { WallBounceTool, type WallBounceToolOptions } from '../../wall-bounce/mcp-tool.js';
 import { headersSoFar } from '../pass-on.js';
 import * as schemas from './schemas.js';
+import { localRequestOf, WallBounceMcp } from './wall-bounce.js';
 
 /** Options of `mcpEndpointRoutes`. */
 export interface McpEndpointOptions {
@@ -31,6 +33,10 @@ export interface McpEndpointOptions {
   store: RedisStore;
   /** `[budget] reservation_ttl_seconds` in ms: a task's reservation is kept no longer than it holds. */
   holdTtlMs: number;
+  /** The gateway's own `wall_bounce` tool (its runs and jobs), answered here and listed with the bridge's tools. */
+  wallBounce?: WallBounceToolOptions | undefined;
+  /** The gateway's version, in the handshake it answers while the bridge is down. */
+  version?: string | undefined;
 }
 
 const BRIDGE = 'codex-mcp-bridge';
@@ -48,11 +54,15 @@ const messageOf = (error: unknown): string => {
  * internal token and `x-techsapo-user`, no client identity header) and its answer, JSON or SSE, streams back
  * as it comes; a client that leaves drops the upstream request, which cancels the call. Each `codex` /
  * `codex-reply` call is wrapped in a budget reservation: refused as a tool error naming BUDGET_EXCEEDED,
- * reconciled with the result's `structuredContent.costUsd`, released when no result came.
+ * reconciled with the result's `structuredContent.costUsd`, released when no result came. The `wall_bounce` tool
+ * is the gateway's own (see `WallBounceMcp`): its calls and its runs' tasks never reach the bridge.
  */
 export const mcpEndpointRoutes: FastifyPluginAsync<McpEndpointOptions> = async (app, options) => {
   const { budget, reservationUsd, token, store, holdTtlMs } = options;
   const url = new URL('/mcp', options.bridgeUrl);
+  const tool = options.wallBounce ? new WallBounceTool(options.wallBounce) : undefined;
+  const serverInfo = { name: 'techsapo-gateway', version: options.version ?? '0.0.0' };
+  const wallBounce = tool ? new WallBounceMcp({ tool, url, token, serverInfo }) : undefined;
 
   /** Reserves for a costly call; a refusal is the text of the tool error that answers it. */
   const reserveFor = async (request: FastifyRequest): Promise<Reservation | string> => {
@@ -66,10 +76,12 @@ export const mcpEndpointRoutes: FastifyPluginAsync<McpEndpointOptions> = async (
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const costly = costlyCallOf(request.body);
-    if (costly === 'batch') {
-      const error = { code: -32600, message: 'send codex and codex-reply calls one per request, not in a batch' };
-      return reply.code(400).send({ jsonrpc: '2.0', id: null, error });
+    const local = tool ? localRequestOf(request.body, tool) : undefined;
+    if (costly === 'batch' || local === 'batch') {
+      const message = 'send tools/call and tasks requests one per request, not in a batch';
+      return reply.code(400).send({ jsonrpc: '2.0', id: null, error: { code: -32600, message } });
     }
+    if (wallBounce && local && request.method === 'POST' && (await wallBounce.answer(request, reply, local))) return;
     let reservation: Reservation | undefined;
     if (costly !== undefined) {
       const reserved = await reserveFor(request);
@@ -104,6 +116,8 @@ export const mcpEndpointRoutes: FastifyPluginAsync<McpEndpointOptions> = async (
       });
     } catch (error) {
       await end('release');
+      // The gateway's own tool does not need the bridge: a client can still connect and call it.
+      if (wallBounce && request.method === 'POST' && (await wallBounce.answerWithoutBridge(request, reply))) return;
       throw new ServiceUnavailable(BRIDGE, messageOf(error));
     }
     if (upstream.statusCode === 401) {

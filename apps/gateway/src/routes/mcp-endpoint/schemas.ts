@@ -17,7 +17,8 @@ const RpcError = Type.Object({
 const summaries = {
   POST:
     'MCP Streamable HTTP (2026-07-28 and 2025-era clients): the bridge’s codex and codex-reply tools as the ' +
-    'caller, each tool call within the budget',
+    'caller, and the gateway’s own wall_bounce (progress per round, a task for clients that declare the Tasks ' +
+    'extension), each tool call within the budget',
   GET: 'MCP: the 2025 standalone stream (the stateless bridge answers 405)',
   DELETE: 'MCP: the 2025 session end (the stateless bridge answers 405)',
 } as const;

@@ -2,9 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import type { Config } from '@techsapo/config';
 import type { McpRequestCompletedEvent } from '@techsapo/contracts/events';
+import { McpOpsSchemas } from '@techsapo/contracts/ops';
 import { createNodeRedisStore, type RedisStore } from '@techsapo/redis';
 import { startRedisServer, type TestRedis } from '@techsapo/testing';
 import { pino } from 'pino';
+import { Value } from 'typebox/value';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, StartupError } from '../src/app.js';
 import { CodexBridge } from '../src/bridge/bridge.js';
@@ -195,6 +197,28 @@ describe('buildApp', () => {
     expect(metrics.json()).toMatchObject({ calls: 0 });
     await app.close();
     expect(pool.closed).toBe(false);
+  });
+
+  it('answers status, metrics and restart as their contracts say, and names them in its OpenAPI document', async () => {
+    const app = await buildApp(configWith(), { store, pool: new FakePool() });
+    const answers: [string, 'GET' | 'POST', number, keyof typeof McpOpsSchemas][] = [
+      ['/api/v1/mcp/status', 'GET', 200, 'McpStatus'],
+      ['/api/v1/mcp/metrics', 'GET', 200, 'McpMetrics'],
+      ['/api/v1/mcp/restart', 'POST', 202, 'McpRestartAccepted'],
+    ];
+    const doc = (await app.inject('/docs/json')).json();
+    for (const [url, method, status, id] of answers) {
+      const schema = McpOpsSchemas[id];
+      const res = await app.inject({ method, url });
+      expect({ url, status: res.statusCode }).toEqual({ url, status });
+      // Every field the contract lists is sent, and nothing else (the serialiser drops what it does not list).
+      expect(Object.keys(res.json()).sort()).toEqual(Object.keys(schema.properties).sort());
+      expect(Value.Check(McpOpsSchemas, schema, res.json())).toBe(true);
+      expect(doc.paths[url][method.toLowerCase()].responses[status].content['application/json'].schema).toEqual({
+        $ref: `#/components/schemas/${id}`,
+      });
+    }
+    await app.close();
   });
 
   it('adds what extendMcp registers to every MCP server of the endpoint', async () => {

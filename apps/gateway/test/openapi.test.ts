@@ -122,4 +122,68 @@ describe('GET /api/docs/json', () => {
       );
     expect(undescribed).toEqual([]);
   });
+
+  it('types every 2xx answer (never `{}` / unknown), the passed-on answers of the services by their $id', async () => {
+    const app = await h.gateway();
+    const doc = (await app.inject('/api/docs/json')).json();
+    expect(untypedAnswers(doc)).toEqual([]);
+    // The check is not a formality: it finds an answer typed as nothing, directly or through a component.
+    const broken = structuredClone(doc);
+    broken.paths['/api/v1/mcp/status'].get.responses['200'].content['application/json'].schema = {
+      description: "the service's answer, unchanged",
+    };
+    broken.components.schemas.PerfAlerts = {};
+    expect(untypedAnswers(broken)).toEqual([
+      'get /api/v1/mcp/status 200 application/json',
+      'get /api/v1/mcp/alerts 200 application/json',
+    ]);
+
+    // The bridge's and the perf-monitor's answers are their contracts' schemas, named as generated clients name them.
+    const named = (path: string, method: string, status: string) =>
+      doc.paths[path][method].responses[status].content['application/json'].schema;
+    expect(named('/api/v1/mcp/status', 'get', '200')).toEqual({ $ref: '#/components/schemas/McpStatus' });
+    expect(named('/api/v1/mcp/metrics', 'get', '200')).toEqual({ $ref: '#/components/schemas/McpMetrics' });
+    expect(named('/api/v1/mcp/restart', 'post', '202')).toEqual({ $ref: '#/components/schemas/McpRestartAccepted' });
+    expect(named('/api/v1/mcp/performance', 'get', '200')).toEqual({ $ref: '#/components/schemas/PerfSummary' });
+    expect(named('/api/v1/mcp/alerts', 'get', '200')).toEqual({ $ref: '#/components/schemas/PerfAlerts' });
+    expect(named('/api/v1/mcp/recommendations', 'get', '200')).toEqual({
+      $ref: '#/components/schemas/PerfRecommendations',
+    });
+    expect(doc.components.schemas.PerfAlerts).toMatchObject({
+      type: 'array',
+      items: { $ref: '#/components/schemas/PerfAlert' },
+    });
+  });
 });
+
+/** Keywords that say something of a value's shape: a schema with none of them is `unknown` to a generated client. */
+const SHAPES = ['type', '$ref', 'anyOf', 'oneOf', 'allOf', 'enum', 'const', 'properties', 'items', 'not'];
+
+/**
+ * The 2xx answers (but 204) of `doc` whose schema is missing or says nothing of the value's shape (`{}`, or only a
+ * description), directly or through the component it refers to, as `method path status media`.
+ */
+function untypedAnswers(doc: any): string[] {
+  const components = (doc.components?.schemas ?? {}) as Record<string, Record<string, unknown>>;
+  const untyped = (schema: Record<string, unknown>, seen: string[] = []): boolean => {
+    const ref = typeof schema.$ref === 'string' ? /^#\/components\/schemas\/(.+)$/.exec(schema.$ref)?.[1] : undefined;
+    if (ref === undefined) return !SHAPES.some((keyword) => keyword in schema);
+    const target = components[ref];
+    return target === undefined || (!seen.includes(ref) && untyped(target, [...seen, ref]));
+  };
+  const problems: string[] = [];
+  // `/mcp` speaks JSON-RPC (MCP's Streamable HTTP): its messages are the MCP schema's, not this document's.
+  const paths = Object.entries(doc.paths as Record<string, Record<string, any>>).filter(([path]) => path !== '/mcp');
+  for (const [path, methods] of paths) {
+    for (const [method, op] of Object.entries(methods)) {
+      for (const [status, answer] of Object.entries(op.responses as Record<string, any>)) {
+        if (!/^2\d\d$/.test(status) || status === '204') continue;
+        const media = Object.entries((answer.content ?? {}) as Record<string, { schema?: Record<string, unknown> }>);
+        if (media.length === 0) problems.push(`${method} ${path} ${status}: no content`);
+        for (const [type, { schema }] of media)
+          if (!schema || untyped(schema)) problems.push(`${method} ${path} ${status} ${type}`);
+      }
+    }
+  }
+  return problems;
+}

@@ -1,18 +1,11 @@
 import type { Config } from '@techsapo/config';
 import type { BudgetAlertEvent } from '@techsapo/contracts/events';
+import type { PerfAlertMetric } from '@techsapo/contracts/ops';
 import { keys } from '@techsapo/redis';
 import type { Sample } from './sample.js';
 
-/** What an alert watches. */
-export type AlertMetric =
-  | 'response_time'
-  | 'error_rate'
-  | 'cache_hit_rate'
-  | 'queue_size'
-  | 'memory_usage'
-  | 'monthly_cost'
-  | 'access_refused'
-  | 'budget';
+/** What an alert watches (the list the alerts' schema names). */
+export type AlertMetric = PerfAlertMetric;
 
 /** One alert's state, as `GET /api/v1/mcp/alerts` and `npm run mcp-alerts` show it. */
 export interface Alert {

@@ -1,3 +1,4 @@
+import type { McpStatus } from '@techsapo/contracts/ops';
 import { internalHeaders } from '@techsapo/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
 import type { BridgeSnapshot } from './sample.js';
@@ -55,7 +56,7 @@ export class BridgeStatus {
     }
     let snapshot: BridgeSnapshot;
     try {
-      const status = (await res.json()) as { activeSessions: number; queueSize: number; memoryMb: { total: number } };
+      const status = (await res.json()) as McpStatus;
       const { activeSessions, queueSize, memoryMb } = status;
       snapshot = { activeSessions, queueSize, memoryMb: memoryMb.total };
     } catch (error) {

@@ -314,6 +314,125 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/wall-bounce/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The configured providers, and why any of them cannot be asked (its key is not set) */
+        get: operations["listWallBounceProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wall-bounce": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask several LLMs, bounce their answers off each other and compose one answer with measured agreement and confidence; the run reserves [wall_bounce] run_cost_cap_usd of the budgets. With ?wait=true, answer with the run once it is over (202 {id} when the wait deadline passes first) */
+        post: operations["createWallBounceRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wall-bounce/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the caller's wall-bounce runs (another user's answers 404); with ?wait=true, once it is over or the wait deadline passed */
+        get: operations["getWallBounceRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wall-bounce/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop one of the caller's wall-bounce runs: calls in flight are dropped and it ends `cancelled` with what it had; answers with the run as it was when asked */
+        post: operations["cancelWallBounceRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wall-bounce/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The run as a text/event-stream: `status`, then each `provider-answer` as it arrives and each `round` with its agreement and confidence, then one `end` event with the run as it ended; the stream closes after it */
+        get: operations["getWallBounceRunEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OpenAI-compatible model list: `wall-bounce` (the council) and `<provider>/<model>` for every provider of [wall_bounce.providers] that can be asked */
+        get: operations["listOpenAIModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OpenAI-compatible chat: `model: "wall-bounce"` asks the council (the last user message is the question, earlier messages its context; the consensus details ride in `wall_bounce`), `model: "<provider>/<model>"` one provider. Each call reserves [wall_bounce] run_cost_cap_usd of the budgets. With `stream: true`, text/event-stream of `data: <chat.completion.chunk>` events ending with `data: [DONE]` */
+        post: operations["createChatCompletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mcp": {
         parameters: {
             query?: never;
@@ -324,7 +443,7 @@ export interface paths {
         /** MCP: the 2025 standalone stream (the stateless bridge answers 405) */
         get: operations["mcpGet"];
         put?: never;
-        /** MCP Streamable HTTP (2026-07-28 and 2025-era clients): the bridge’s codex and codex-reply tools as the caller, each tool call within the budget */
+        /** MCP Streamable HTTP (2026-07-28 and 2025-era clients): the bridge’s codex and codex-reply tools as the caller, and the gateway’s own wall_bounce (progress per round, a task for clients that declare the Tasks extension), each tool call within the budget */
         post: operations["mcpPost"];
         /** MCP: the 2025 session end (the stateless bridge answers 405) */
         delete: operations["mcpDelete"];
@@ -345,6 +464,147 @@ export interface components {
                 details?: unknown;
             };
         };
+        McpProcess: {
+            /** @description the process's slot in the pool, from 0 */
+            index: number;
+            /** @description null while the slot has no process */
+            pid: number | null;
+            alive: boolean;
+            /** @description Codex threads loaded in the process */
+            threads: number;
+            /** @description turns running in the process now */
+            activeTurns: number;
+            /** @description times the slot was given a new process */
+            restarts: number;
+            /** @description why the last process ended, if one did */
+            lastExit: string | null;
+        };
+        McpStatus: {
+            /** @enum {unknown} */
+            state: "starting" | "ready" | "degraded" | "stopping";
+            uptimeSeconds: number;
+            /** @description `codex --version`, without its `codex-cli` prefix */
+            codexVersion: string;
+            /** @description Codex's account type (e.g. chatgpt, apiKey), model-provider when none is needed, or unknown */
+            authMode: string;
+            processes: components["schemas"]["McpProcess"][];
+            /** @description turns running now */
+            activeSessions: number;
+            /** @description calls waiting for a slot */
+            queueSize: number;
+            /** @description always 0: the MCP endpoint is stateless (no sessions) */
+            mcpSessions: number;
+            /** @description approvals waiting for a person */
+            pendingApprovals: number;
+            /** @description resident memory in MB: the bridge, its Codex processes, both (0 where unknown) */
+            memoryMb: {
+                bridge: number;
+                codex: number;
+                total: number;
+            };
+        };
+        McpMetrics: {
+            /** @description tool calls finished */
+            calls: number;
+            /** @description tool calls that failed */
+            errors: number;
+            /** @description calls answered from the cache */
+            cacheHits: number;
+            /** @description calls that joined an identical call already running */
+            coalesced: number;
+            /** @description turns interrupted at their deadline */
+            timeouts: number;
+            inputTokens: number;
+            outputTokens: number;
+            costUsd: number;
+            /** @description cacheHits / calls (0 without calls) */
+            cacheHitRate: number;
+            /** @description errors / calls (0 without calls) */
+            errorRate: number;
+            /** @description turns running now */
+            activeSessions: number;
+            /** @description calls waiting for a slot */
+            queueSize: number;
+            /** @description process restarts, all slots together */
+            restarts: number;
+        };
+        McpRestartAccepted: {
+            /** @description always true */
+            restarting: boolean;
+        };
+        PerfSample: {
+            /** @description end of the interval (ms since epoch) */
+            timestamp: number;
+            /** @description length of the interval (ms) */
+            interval_ms: number;
+            /** @description mean call duration (ms) */
+            response_time: number | null;
+            response_time_p50: number | null;
+            response_time_p95: number | null;
+            response_time_p99: number | null;
+            /** @description share of `codex` calls answered from the cache (0..1) */
+            cache_hit_rate: number | null;
+            /** @description turns running at the end of the interval (the bridge's status) */
+            active_sessions: number | null;
+            /** @description share of calls that failed (0..1) */
+            error_rate: number | null;
+            /** @description the bridge and its Codex processes (MB) */
+            memory_usage: number | null;
+            /** @description USD spent in the interval, per hour */
+            cost_per_hour: number;
+            queue_size: number | null;
+            requests: number;
+            /** @description attempts to reach another user's thread, session, cost, cache entry or approval that the services refused in the interval (null in samples recorded before they were counted) */
+            access_refused: number | null;
+        };
+        PerfAlert: {
+            id: string;
+            /** @enum {unknown} */
+            metric: "response_time" | "error_rate" | "cache_hit_rate" | "queue_size" | "memory_usage" | "monthly_cost" | "access_refused" | "budget";
+            value: number;
+            threshold: number;
+            /** @enum {unknown} */
+            severity: "warning" | "critical";
+            /** @enum {unknown} */
+            state: "firing" | "resolved";
+            /** @description when the alert entered this state (ISO 8601) */
+            since: string;
+            message: string;
+        };
+        PerfRecommendation: {
+            id: string;
+            /** @enum {unknown} */
+            severity: "info" | "warning" | "critical";
+            /** @description TOML key, e.g. `mcp.max_concurrent_sessions` (empty for a projection without a single key) */
+            key: string;
+            /** @description the configuration file that holds the key */
+            file: string;
+            current: number | boolean | null;
+            suggested: number | boolean | null;
+            reason: string;
+        };
+        PerfSummary: {
+            /** @description null before the first sample */
+            latest: components["schemas"]["PerfSample"] | null;
+            lastHour: {
+                /** @description intervals with requests */
+                samples: number;
+                requests: number;
+                response_time: number | null;
+                response_time_p95: number | null;
+                cache_hit_rate: number | null;
+                error_rate: number | null;
+                cost_usd: number;
+                /** @description refused cross-user attempts in the hour, intervals without traffic included */
+                access_refused: number;
+            };
+            alertsFiring: number;
+            monthCostUsd: number;
+            /** @description the configured monthly limit */
+            budgetUsd: number;
+        };
+        PerfAlerts: components["schemas"]["PerfAlert"][];
+        PerfRecommendations: components["schemas"]["PerfRecommendation"][];
     };
     responses: never;
     parameters: never;
@@ -1006,77 +1266,49 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the service's answer, unchanged */
+            /** @description The bridge's state */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["McpStatus"];
                 };
             };
-            /** @description Default Response */
+            /** @description API_KEY_MISSING, API_KEY_INVALID, API_KEY_REVOKED or API_KEY_EXPIRED */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description RATE_LIMITED: the key's requests for this window are spent (see Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description SERVICE_REFUSED_GATEWAY: the service refused the gateway (their internal tokens differ) */
             502: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description SERVICE_UNAVAILABLE: the service cannot be reached, or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1090,77 +1322,49 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the service's answer, unchanged */
+            /** @description The bridge's counters since it started */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["McpMetrics"];
                 };
             };
-            /** @description Default Response */
+            /** @description API_KEY_MISSING, API_KEY_INVALID, API_KEY_REVOKED or API_KEY_EXPIRED */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description RATE_LIMITED: the key's requests for this window are spent (see Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description SERVICE_REFUSED_GATEWAY: the service refused the gateway (their internal tokens differ) */
             502: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description SERVICE_UNAVAILABLE: the service cannot be reached, or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1174,93 +1378,58 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the service's answer, unchanged */
+            /** @description The processes are being replaced (running turns may finish first) */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["McpRestartAccepted"];
                 };
             };
-            /** @description Default Response */
+            /** @description API_KEY_MISSING, API_KEY_INVALID, API_KEY_REVOKED or API_KEY_EXPIRED */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description ADMIN_REQUIRED: the key does not have the admin scope */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description RATE_LIMITED: the key's requests for this window are spent (see Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description SERVICE_REFUSED_GATEWAY: the service refused the gateway (their internal tokens differ) */
             502: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description SERVICE_UNAVAILABLE: the service cannot be reached, or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1274,93 +1443,58 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the service's answer, unchanged */
+            /** @description The latest sample, the last hour, alerts firing and the month cost */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PerfSummary"];
                 };
             };
-            /** @description Default Response */
+            /** @description API_KEY_MISSING, API_KEY_INVALID, API_KEY_REVOKED or API_KEY_EXPIRED */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description ADMIN_REQUIRED: the key does not have the admin scope */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description RATE_LIMITED: the key's requests for this window are spent (see Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description SERVICE_REFUSED_GATEWAY: the service refused the gateway (their internal tokens differ) */
             502: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description SERVICE_UNAVAILABLE: the service cannot be reached, or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1374,93 +1508,58 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the service's answer, unchanged */
+            /** @description The alerts that have fired, firing ones first */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PerfAlerts"];
                 };
             };
-            /** @description Default Response */
+            /** @description API_KEY_MISSING, API_KEY_INVALID, API_KEY_REVOKED or API_KEY_EXPIRED */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description ADMIN_REQUIRED: the key does not have the admin scope */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description RATE_LIMITED: the key's requests for this window are spent (see Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description SERVICE_REFUSED_GATEWAY: the service refused the gateway (their internal tokens differ) */
             502: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description SERVICE_UNAVAILABLE: the service cannot be reached, or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1474,93 +1573,58 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the service's answer, unchanged */
+            /** @description Tuning advice from the measured history */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["PerfRecommendations"];
                 };
             };
-            /** @description Default Response */
+            /** @description API_KEY_MISSING, API_KEY_INVALID, API_KEY_REVOKED or API_KEY_EXPIRED */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description ADMIN_REQUIRED: the key does not have the admin scope */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description RATE_LIMITED: the key's requests for this window are spent (see Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description SERVICE_REFUSED_GATEWAY: the service refused the gateway (their internal tokens differ) */
             502: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Default Response */
+            /** @description SERVICE_UNAVAILABLE: the service cannot be reached, or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        error: {
-                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
-                            code: string;
-                            message: string;
-                            details?: unknown;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2356,6 +2420,1382 @@ export interface operations {
                             code: string;
                             message: string;
                             details?: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listWallBounceProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        providers: {
+                            name: string;
+                            /** @enum {unknown} */
+                            kind: "codex" | "anthropic" | "gemini" | "openai-compatible";
+                            model: string;
+                            available: boolean;
+                            reason: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createWallBounceRun: {
+        parameters: {
+            query?: {
+                /** @description answer when the run is over (up to a deadline) */
+                wait?: boolean;
+            };
+            header?: {
+                /** @description a key of your choosing (a UUID): a retry with it and the same body is answered once */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the question for the council */
+                    query: string;
+                    /** @description which providers to ask (default: every available one) */
+                    providers?: string[];
+                    /** @enum {unknown} */
+                    mode?: "parallel" | "sequential";
+                    /** @description bounce rounds at most (default [wall_bounce] max_bounces) */
+                    maxBounces?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "completed" | "failed" | "cancelled";
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        result: {
+                            consensus: boolean;
+                            answer: string;
+                            confidence: {
+                                value: number;
+                                /** @enum {unknown} */
+                                method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                detail: string;
+                            };
+                            agreement: {
+                                value: number;
+                                /** @enum {unknown} */
+                                method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                detail: string;
+                            };
+                            rounds: number;
+                            /** @enum {unknown} */
+                            stopReason: "consensus" | "max-bounces" | "settled" | "cost-cap" | "too-few-providers" | "cancelled";
+                            /** @enum {unknown} */
+                            mode: "parallel" | "sequential";
+                            answerKind: ("short" | "long") | null;
+                            seed: number;
+                            history: {
+                                round: number;
+                                agreement: {
+                                    value: number;
+                                    /** @enum {unknown} */
+                                    method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                    detail: string;
+                                };
+                                confidence: {
+                                    value: number;
+                                    /** @enum {unknown} */
+                                    method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                    detail: string;
+                                };
+                                answers: {
+                                    round: number;
+                                    provider: string;
+                                    model: string;
+                                    answer?: string;
+                                    confidence?: number;
+                                    claims?: string[];
+                                    critique?: string;
+                                    marks?: {
+                                        provider: string;
+                                        claim: number;
+                                        /** @enum {string} */
+                                        vote: "agree" | "partial" | "disagree";
+                                    }[];
+                                    error?: {
+                                        /** @enum {unknown} */
+                                        kind: "unavailable" | "timeout" | "truncated" | "malformed" | "cancelled" | "internal";
+                                        message: string;
+                                    };
+                                    attempts: number;
+                                    latencyMs: number;
+                                    tokens: {
+                                        inputTokens: number;
+                                        cachedInputTokens: number;
+                                        outputTokens: number;
+                                    };
+                                    costUsd: number;
+                                }[];
+                            }[];
+                            dissent: {
+                                statement: string | null;
+                                answers: {
+                                    provider: string;
+                                    answer: string;
+                                    confidence: number;
+                                    claims: string[];
+                                }[];
+                                disputedClaims: {
+                                    provider: string;
+                                    claim: string;
+                                    support: number;
+                                }[];
+                            };
+                            synthesis: {
+                                provider: string;
+                                /** @enum {unknown} */
+                                status: "done" | "failed" | "skipped-cost-cap";
+                                error?: {
+                                    /** @enum {unknown} */
+                                    kind: "unavailable" | "timeout" | "truncated" | "malformed" | "cancelled" | "internal";
+                                    message: string;
+                                };
+                                latencyMs: number;
+                                tokens: {
+                                    inputTokens: number;
+                                    cachedInputTokens: number;
+                                    outputTokens: number;
+                                };
+                                costUsd: number;
+                            } | null;
+                            tokens: {
+                                inputTokens: number;
+                                cachedInputTokens: number;
+                                outputTokens: number;
+                            };
+                            costUsd: number;
+                            latencyMs: number;
+                            providers: {
+                                used: {
+                                    name: string;
+                                    model: string;
+                                    calls: number;
+                                    latencyMs: number;
+                                    tokens: {
+                                        inputTokens: number;
+                                        cachedInputTokens: number;
+                                        outputTokens: number;
+                                    };
+                                    costUsd: number;
+                                }[];
+                                dropped: {
+                                    name: string;
+                                    model: string;
+                                    round: number;
+                                    /** @enum {unknown} */
+                                    kind: "unavailable" | "timeout" | "truncated" | "malformed" | "cancelled" | "internal";
+                                    message: string;
+                                }[];
+                            };
+                            error?: {
+                                /** @enum {unknown} */
+                                code: "TOO_FEW_PROVIDERS";
+                                message: string;
+                            };
+                        } | null;
+                        error: {
+                            /** @description e.g. CODEX_ERROR, SERVICE_UNAVAILABLE, RUN_ABANDONED */
+                            code: string;
+                            message: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getWallBounceRun: {
+        parameters: {
+            query?: {
+                /** @description answer when the run is over (up to a deadline) */
+                wait?: boolean;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "completed" | "failed" | "cancelled";
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        result: {
+                            consensus: boolean;
+                            answer: string;
+                            confidence: {
+                                value: number;
+                                /** @enum {unknown} */
+                                method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                detail: string;
+                            };
+                            agreement: {
+                                value: number;
+                                /** @enum {unknown} */
+                                method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                detail: string;
+                            };
+                            rounds: number;
+                            /** @enum {unknown} */
+                            stopReason: "consensus" | "max-bounces" | "settled" | "cost-cap" | "too-few-providers" | "cancelled";
+                            /** @enum {unknown} */
+                            mode: "parallel" | "sequential";
+                            answerKind: ("short" | "long") | null;
+                            seed: number;
+                            history: {
+                                round: number;
+                                agreement: {
+                                    value: number;
+                                    /** @enum {unknown} */
+                                    method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                    detail: string;
+                                };
+                                confidence: {
+                                    value: number;
+                                    /** @enum {unknown} */
+                                    method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                    detail: string;
+                                };
+                                answers: {
+                                    round: number;
+                                    provider: string;
+                                    model: string;
+                                    answer?: string;
+                                    confidence?: number;
+                                    claims?: string[];
+                                    critique?: string;
+                                    marks?: {
+                                        provider: string;
+                                        claim: number;
+                                        /** @enum {string} */
+                                        vote: "agree" | "partial" | "disagree";
+                                    }[];
+                                    error?: {
+                                        /** @enum {unknown} */
+                                        kind: "unavailable" | "timeout" | "truncated" | "malformed" | "cancelled" | "internal";
+                                        message: string;
+                                    };
+                                    attempts: number;
+                                    latencyMs: number;
+                                    tokens: {
+                                        inputTokens: number;
+                                        cachedInputTokens: number;
+                                        outputTokens: number;
+                                    };
+                                    costUsd: number;
+                                }[];
+                            }[];
+                            dissent: {
+                                statement: string | null;
+                                answers: {
+                                    provider: string;
+                                    answer: string;
+                                    confidence: number;
+                                    claims: string[];
+                                }[];
+                                disputedClaims: {
+                                    provider: string;
+                                    claim: string;
+                                    support: number;
+                                }[];
+                            };
+                            synthesis: {
+                                provider: string;
+                                /** @enum {unknown} */
+                                status: "done" | "failed" | "skipped-cost-cap";
+                                error?: {
+                                    /** @enum {unknown} */
+                                    kind: "unavailable" | "timeout" | "truncated" | "malformed" | "cancelled" | "internal";
+                                    message: string;
+                                };
+                                latencyMs: number;
+                                tokens: {
+                                    inputTokens: number;
+                                    cachedInputTokens: number;
+                                    outputTokens: number;
+                                };
+                                costUsd: number;
+                            } | null;
+                            tokens: {
+                                inputTokens: number;
+                                cachedInputTokens: number;
+                                outputTokens: number;
+                            };
+                            costUsd: number;
+                            latencyMs: number;
+                            providers: {
+                                used: {
+                                    name: string;
+                                    model: string;
+                                    calls: number;
+                                    latencyMs: number;
+                                    tokens: {
+                                        inputTokens: number;
+                                        cachedInputTokens: number;
+                                        outputTokens: number;
+                                    };
+                                    costUsd: number;
+                                }[];
+                                dropped: {
+                                    name: string;
+                                    model: string;
+                                    round: number;
+                                    /** @enum {unknown} */
+                                    kind: "unavailable" | "timeout" | "truncated" | "malformed" | "cancelled" | "internal";
+                                    message: string;
+                                }[];
+                            };
+                            error?: {
+                                /** @enum {unknown} */
+                                code: "TOO_FEW_PROVIDERS";
+                                message: string;
+                            };
+                        } | null;
+                        error: {
+                            /** @description e.g. CODEX_ERROR, SERVICE_UNAVAILABLE, RUN_ABANDONED */
+                            code: string;
+                            message: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    cancelWallBounceRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "completed" | "failed" | "cancelled";
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        result: {
+                            consensus: boolean;
+                            answer: string;
+                            confidence: {
+                                value: number;
+                                /** @enum {unknown} */
+                                method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                detail: string;
+                            };
+                            agreement: {
+                                value: number;
+                                /** @enum {unknown} */
+                                method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                detail: string;
+                            };
+                            rounds: number;
+                            /** @enum {unknown} */
+                            stopReason: "consensus" | "max-bounces" | "settled" | "cost-cap" | "too-few-providers" | "cancelled";
+                            /** @enum {unknown} */
+                            mode: "parallel" | "sequential";
+                            answerKind: ("short" | "long") | null;
+                            seed: number;
+                            history: {
+                                round: number;
+                                agreement: {
+                                    value: number;
+                                    /** @enum {unknown} */
+                                    method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                    detail: string;
+                                };
+                                confidence: {
+                                    value: number;
+                                    /** @enum {unknown} */
+                                    method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                    detail: string;
+                                };
+                                answers: {
+                                    round: number;
+                                    provider: string;
+                                    model: string;
+                                    answer?: string;
+                                    confidence?: number;
+                                    claims?: string[];
+                                    critique?: string;
+                                    marks?: {
+                                        provider: string;
+                                        claim: number;
+                                        /** @enum {string} */
+                                        vote: "agree" | "partial" | "disagree";
+                                    }[];
+                                    error?: {
+                                        /** @enum {unknown} */
+                                        kind: "unavailable" | "timeout" | "truncated" | "malformed" | "cancelled" | "internal";
+                                        message: string;
+                                    };
+                                    attempts: number;
+                                    latencyMs: number;
+                                    tokens: {
+                                        inputTokens: number;
+                                        cachedInputTokens: number;
+                                        outputTokens: number;
+                                    };
+                                    costUsd: number;
+                                }[];
+                            }[];
+                            dissent: {
+                                statement: string | null;
+                                answers: {
+                                    provider: string;
+                                    answer: string;
+                                    confidence: number;
+                                    claims: string[];
+                                }[];
+                                disputedClaims: {
+                                    provider: string;
+                                    claim: string;
+                                    support: number;
+                                }[];
+                            };
+                            synthesis: {
+                                provider: string;
+                                /** @enum {unknown} */
+                                status: "done" | "failed" | "skipped-cost-cap";
+                                error?: {
+                                    /** @enum {unknown} */
+                                    kind: "unavailable" | "timeout" | "truncated" | "malformed" | "cancelled" | "internal";
+                                    message: string;
+                                };
+                                latencyMs: number;
+                                tokens: {
+                                    inputTokens: number;
+                                    cachedInputTokens: number;
+                                    outputTokens: number;
+                                };
+                                costUsd: number;
+                            } | null;
+                            tokens: {
+                                inputTokens: number;
+                                cachedInputTokens: number;
+                                outputTokens: number;
+                            };
+                            costUsd: number;
+                            latencyMs: number;
+                            providers: {
+                                used: {
+                                    name: string;
+                                    model: string;
+                                    calls: number;
+                                    latencyMs: number;
+                                    tokens: {
+                                        inputTokens: number;
+                                        cachedInputTokens: number;
+                                        outputTokens: number;
+                                    };
+                                    costUsd: number;
+                                }[];
+                                dropped: {
+                                    name: string;
+                                    model: string;
+                                    round: number;
+                                    /** @enum {unknown} */
+                                    kind: "unavailable" | "timeout" | "truncated" | "malformed" | "cancelled" | "internal";
+                                    message: string;
+                                }[];
+                            };
+                            error?: {
+                                /** @enum {unknown} */
+                                code: "TOO_FEW_PROVIDERS";
+                                message: string;
+                            };
+                        } | null;
+                        error: {
+                            /** @description e.g. CODEX_ERROR, SERVICE_UNAVAILABLE, RUN_ABANDONED */
+                            code: string;
+                            message: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getWallBounceRunEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/event-stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @description Stable machine-readable code, e.g. SESSION_NOT_FOUND */
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listOpenAIModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        object: "list";
+                        data: {
+                            /** @description `wall-bounce`, or `<provider>/<model>` */
+                            id: string;
+                            /** @enum {string} */
+                            object: "model";
+                            /** @description Unix seconds (when the gateway started) */
+                            created: number;
+                            /** @description `techsapo` for wall-bounce, else the kind of the provider */
+                            owned_by: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description no API key, or one that is invalid, revoked or expired (code API_KEY_*) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            /** @description invalid_request_error, authentication_error, insufficient_quota, ... */
+                            type: string;
+                            /** @description the request field at fault, if one is */
+                            param: string | null;
+                            code: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description the rate limit of the API key (code RATE_LIMITED; see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            /** @description invalid_request_error, authentication_error, insufficient_quota, ... */
+                            type: string;
+                            /** @description the request field at fault, if one is */
+                            param: string | null;
+                            code: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Redis or the session-service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            /** @description invalid_request_error, authentication_error, insufficient_quota, ... */
+                            type: string;
+                            /** @description the request field at fault, if one is */
+                            param: string | null;
+                            code: string | null;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createChatCompletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description `wall-bounce` or `<provider>/<model>` */
+                    model: string;
+                    messages: {
+                        /** @enum {unknown} */
+                        role: "system" | "developer" | "user" | "assistant";
+                        /** @description text, or an array of text parts (no images, audio or tool calls) */
+                        content: string | {
+                            /** @enum {string} */
+                            type: "text";
+                            text: string;
+                        }[];
+                    }[];
+                    stream?: boolean | null;
+                    stream_options?: {
+                        include_usage?: boolean;
+                    } | null;
+                    max_completion_tokens?: number | null;
+                    max_tokens?: number | null;
+                    temperature?: number | null;
+                    n?: number | null;
+                    user?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description the answer: a chat.completion, or with `stream: true` its chunks as server-sent events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        object: "chat.completion";
+                        created: number;
+                        model: string;
+                        choices: {
+                            index: number;
+                            message: {
+                                /** @enum {string} */
+                                role: "assistant";
+                                content: string;
+                                refusal: null;
+                            };
+                            /** @enum {unknown} */
+                            finish_reason: "stop" | "length" | "content_filter";
+                            logprobs: null;
+                        }[];
+                        usage: {
+                            prompt_tokens: number;
+                            completion_tokens: number;
+                            total_tokens: number;
+                            prompt_tokens_details: {
+                                cached_tokens: number;
+                            };
+                        };
+                        wall_bounce?: {
+                            runId: string;
+                            consensus: boolean;
+                            confidence: {
+                                value: number;
+                                /** @enum {unknown} */
+                                method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                detail: string;
+                            };
+                            agreement: {
+                                value: number;
+                                /** @enum {unknown} */
+                                method: "exact-match-majority" | "claim-votes" | "chain-claim-votes" | "majority-belief" | "single-answer" | "unmeasured";
+                                detail: string;
+                            };
+                            rounds: number;
+                            /** @enum {unknown} */
+                            stopReason: "consensus" | "max-bounces" | "settled" | "cost-cap" | "too-few-providers" | "cancelled";
+                            /** @enum {unknown} */
+                            mode: "parallel" | "sequential";
+                            dissent: {
+                                statement: string | null;
+                                answers: {
+                                    provider: string;
+                                    answer: string;
+                                    confidence: number;
+                                    claims: string[];
+                                }[];
+                                disputedClaims: {
+                                    provider: string;
+                                    claim: string;
+                                    support: number;
+                                }[];
+                            };
+                            providers: {
+                                used: {
+                                    name: string;
+                                    model: string;
+                                    calls: number;
+                                    latencyMs: number;
+                                    tokens: {
+                                        inputTokens: number;
+                                        cachedInputTokens: number;
+                                        outputTokens: number;
+                                    };
+                                    costUsd: number;
+                                }[];
+                                dropped: {
+                                    name: string;
+                                    model: string;
+                                    round: number;
+                                    /** @enum {unknown} */
+                                    kind: "unavailable" | "timeout" | "truncated" | "malformed" | "cancelled" | "internal";
+                                    message: string;
+                                }[];
+                            };
+                            costUsd: number;
+                        };
+                    };
+                    "text/event-stream": string;
+                };
+            };
+            /** @description a body OpenAI would refuse too, naming the field in `param` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            /** @description invalid_request_error, authentication_error, insufficient_quota, ... */
+                            type: string;
+                            /** @description the request field at fault, if one is */
+                            param: string | null;
+                            code: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description no API key, or one that is invalid, revoked or expired (code API_KEY_*) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            /** @description invalid_request_error, authentication_error, insufficient_quota, ... */
+                            type: string;
+                            /** @description the request field at fault, if one is */
+                            param: string | null;
+                            code: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description the call would pass a monthly budget (code BUDGET_EXCEEDED) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            /** @description invalid_request_error, authentication_error, insufficient_quota, ... */
+                            type: string;
+                            /** @description the request field at fault, if one is */
+                            param: string | null;
+                            code: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description an unknown model, or one that cannot be asked (code model_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            /** @description invalid_request_error, authentication_error, insufficient_quota, ... */
+                            type: string;
+                            /** @description the request field at fault, if one is */
+                            param: string | null;
+                            code: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description fewer providers can be asked than a wall-bounce needs (code TOO_FEW_PROVIDERS) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            /** @description invalid_request_error, authentication_error, insufficient_quota, ... */
+                            type: string;
+                            /** @description the request field at fault, if one is */
+                            param: string | null;
+                            code: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description the rate limit of the API key (code RATE_LIMITED; see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            /** @description invalid_request_error, authentication_error, insufficient_quota, ... */
+                            type: string;
+                            /** @description the request field at fault, if one is */
+                            param: string | null;
+                            code: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description the provider failed (PROVIDER_FAILED), or the council ended without an answer */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            /** @description invalid_request_error, authentication_error, insufficient_quota, ... */
+                            type: string;
+                            /** @description the request field at fault, if one is */
+                            param: string | null;
+                            code: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Redis or the session-service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            /** @description invalid_request_error, authentication_error, insufficient_quota, ... */
+                            type: string;
+                            /** @description the request field at fault, if one is */
+                            param: string | null;
+                            code: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description the provider or the council did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            /** @description invalid_request_error, authentication_error, insufficient_quota, ... */
+                            type: string;
+                            /** @description the request field at fault, if one is */
+                            param: string | null;
+                            code: string | null;
                         };
                     };
                 };

@@ -1,4 +1,4 @@
-import Type, { type Static } from 'typebox';
+import Type, { type Static, type TSchema, type TUnsafe } from 'typebox';
 
 /** The one error body every TechSapo service answers with. */
 export const ErrorBodySchema = Type.Object(
@@ -19,6 +19,17 @@ export type ErrorBody = Static<typeof ErrorBodySchema>;
  * with `app.addSchema` (service-kit's `createService` does it for every service).
  */
 export const ErrorBodyRef = Type.Unsafe<ErrorBody>(Type.Ref('ErrorBody'));
+
+/**
+ * A shared schema by reference (`{ $ref: <its $id> }`), typed as the schema is. Fastify resolves it where the
+ * schema was added with `app.addSchema` (once per instance: the same `$id` added twice throws); the OpenAPI
+ * document then holds the schema once, as `#/components/schemas/<$id>`, and generated clients name its type.
+ */
+export function refOf<T extends TSchema>(schema: T): TUnsafe<Static<T>> {
+  const id = (schema as { $id?: unknown }).$id;
+  if (typeof id !== 'string') throw new TypeError('refOf needs a schema with an $id');
+  return Type.Unsafe<Static<T>>(Type.Ref(id));
+}
 
 /** A user id: what keys and per-user indexes are built from, so no separators, spaces or wildcards. */
 export const UserIdSchema = Type.String({

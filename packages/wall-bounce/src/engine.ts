@@ -274,7 +274,9 @@ class Run {
     return this.active.every((provider) => {
       const now = this.latest.get(provider.name);
       const then = before.get(provider.name);
-      return now !== undefined && then !== undefined && now.answer === then.answer && now.confidence === then.confidence;
+      return (
+        now !== undefined && then !== undefined && now.answer === then.answer && now.confidence === then.confidence
+      );
     });
   }
 

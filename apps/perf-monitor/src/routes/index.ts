@@ -23,6 +23,7 @@ export const performanceRoutes: FastifyPluginAsyncTypebox<{ monitor: PerfMonitor
   app,
   { monitor, config },
 ) => {
+  for (const schema of schemas.shared) app.addSchema(schema);
   const retentionMs = config.monitoring.metrics_retention_hours * 3_600_000;
 
   app.get('/performance', { schema: schemas.performance }, async () => {

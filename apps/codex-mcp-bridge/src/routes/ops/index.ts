@@ -34,6 +34,8 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{
   audit: AuditLog;
   info: CodexInfo;
 }> = async (app, { bridge, pool, approvals, audit, info }) => {
+  for (const schema of schemas.shared) app.addSchema(schema);
+
   app.get('/status', { schema: schemas.status }, async () => {
     const processes = pool.status();
     const bridgeMb = Math.round(process.memoryUsage().rss / 104_857.6) / 10;

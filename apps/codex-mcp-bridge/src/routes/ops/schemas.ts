@@ -1,63 +1,28 @@
-import { ErrorBodySchema } from '@techsapo/contracts/common';
+import { ErrorBodySchema, refOf } from '@techsapo/contracts/common';
+import { McpMetricsSchema, McpOpsSchemas, McpRestartAcceptedSchema, McpStatusSchema } from '@techsapo/contracts/ops';
 import Type from 'typebox';
 
 const tags = ['mcp'];
 
-const ProcessSchema = Type.Object({
-  index: Type.Integer(),
-  pid: Type.Union([Type.Integer(), Type.Null()]),
-  alive: Type.Boolean(),
-  threads: Type.Integer(),
-  activeTurns: Type.Integer(),
-  restarts: Type.Integer(),
-  lastExit: Type.Union([Type.String(), Type.Null()]),
-});
+/** The shared schemas this plugin's routes refer to, added once by `opsRoutes`. */
+export const shared = Object.values(McpOpsSchemas);
 
 export const status = {
   tags,
   summary: 'Bridge state: Codex version, auth, processes, active sessions and queue',
-  response: {
-    200: Type.Object({
-      state: Type.Enum(['starting', 'ready', 'degraded', 'stopping']),
-      uptimeSeconds: Type.Number(),
-      codexVersion: Type.String(),
-      authMode: Type.String(),
-      processes: Type.Array(ProcessSchema),
-      activeSessions: Type.Integer({ description: 'turns running now' }),
-      queueSize: Type.Integer({ description: 'calls waiting for a slot' }),
-      mcpSessions: Type.Integer({ description: 'always 0: the MCP endpoint is stateless (no sessions)' }),
-      pendingApprovals: Type.Integer(),
-      memoryMb: Type.Object({ bridge: Type.Number(), codex: Type.Number(), total: Type.Number() }),
-    }),
-  },
+  response: { 200: refOf(McpStatusSchema) },
 };
 
 export const metrics = {
   tags,
   summary: 'Live counters since start',
-  response: {
-    200: Type.Object({
-      calls: Type.Integer(),
-      errors: Type.Integer(),
-      cacheHits: Type.Integer(),
-      coalesced: Type.Integer(),
-      timeouts: Type.Integer(),
-      inputTokens: Type.Integer(),
-      outputTokens: Type.Integer(),
-      costUsd: Type.Number(),
-      cacheHitRate: Type.Number(),
-      errorRate: Type.Number(),
-      activeSessions: Type.Integer(),
-      queueSize: Type.Integer(),
-      restarts: Type.Integer(),
-    }),
-  },
+  response: { 200: refOf(McpMetricsSchema) },
 };
 
 export const restart = {
   tags,
   summary: 'Replace every Codex process (running turns may finish first)',
-  response: { 202: Type.Object({ restarting: Type.Boolean() }) },
+  response: { 202: refOf(McpRestartAcceptedSchema) },
 };
 
 const ApprovalSchema = Type.Object({

@@ -10,16 +10,10 @@ export interface McpRoutesOptions {
   perfMonitor: ServiceClient;
 }
 
-/** The perf-monitor's views an admin reaches through the gateway, by the name both use. */
-const MONITOR_VIEWS: Record<string, string> = {
-  performance: "The guide's performance summary",
-  alerts: 'Active alerts',
-  recommendations: 'Tuning recommendations',
-};
-
 /** `/api/v1/mcp`: the bridge's status and counters for every key; restart and the monitor's views for admins. */
 export const mcpRoutes: FastifyPluginAsyncTypebox<McpRoutesOptions> = async (app, { bridge, perfMonitor }) => {
   const base = '/api/v1/mcp';
+  for (const schema of schemas.shared) app.addSchema(schema);
 
   app.get('/status', { schema: schemas.status }, async (request, reply) => {
     const userId = callerOf(request).userId;
@@ -36,14 +30,11 @@ export const mcpRoutes: FastifyPluginAsyncTypebox<McpRoutesOptions> = async (app
     return passOn(reply, await bridge.call({ method: 'POST', path: `${base}/restart`, userId, requestId: request.id }));
   });
 
-  for (const [view, summary] of Object.entries(MONITOR_VIEWS)) {
-    app.get(
-      `/${view}`,
-      { schema: schemas.monitorView(view, summary), onRequest: adminOnly },
-      async (request, reply) => {
-        const call = { path: `${base}/${view}`, userId: callerOf(request).userId, requestId: request.id };
-        return passOn(reply, await perfMonitor.call({ method: 'GET', ...call }));
-      },
-    );
+  // The perf-monitor's views, by the name both use.
+  for (const view of Object.keys(schemas.MONITOR_VIEWS) as (keyof typeof schemas.MONITOR_VIEWS)[]) {
+    app.get(`/${view}`, { schema: schemas.monitorView(view), onRequest: adminOnly }, async (request, reply) => {
+      const call = { path: `${base}/${view}`, userId: callerOf(request).userId, requestId: request.id };
+      return passOn(reply, await perfMonitor.call({ method: 'GET', ...call }));
+    });
   }
 };

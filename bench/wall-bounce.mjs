@@ -2,23 +2,28 @@
 //   npm run bench:wall-bounce   (= build, then node bench/wall-bounce.mjs)
 // Starts redis-server, the built session-service and gateway (production mode, LOG_LEVEL=warn) with three
 // providers on one loopback fake of the OpenAI, Anthropic and Gemini wire formats that answers at once. Measures:
-//  1. per round: a run's latency (POST ?wait=true, one at a time) minus its rounds' provider latency, where a
-//     round's provider latency is the slowest of the three direct calls, made with the same drivers
-//     (@techsapo/wall-bounce providers) from this process; runs of 0, 1 and 2 bounce rounds;
-//  2. RUNS concurrent runs (default 100) on one gateway: failures, wall time, the gateway's RSS before and after.
-// Env BENCH_*: SERIAL 100 runs per kind, RUNS 100 concurrent. Writes bench/results/wall-bounce.md.
+//  1. runs of 0, 1 and 2 bounce rounds, one at a time (POST ?wait=true): the run's latency, the engine's own time
+//     (result.latencyMs) and, per round, the engine's time beyond its provider calls (the slowest call of the
+//     round, as the engine timed it); the gateway's time around the engine;
+//  2. BATCHES batches of RUNS concurrent runs on one gateway: failures, wall time, the gateway's RSS after each.
+// Env BENCH_*: SERIAL 100 runs per kind, RUNS 100 concurrent, BATCHES 10 of them, PAUSE_S 40 (then one more
+// batch), GATEWAY_ARGS more node flags for the gateway (e.g. --trace-gc, whose lines go to the servers' log). Writes bench/results/wall-bounce.md.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeLlmApis, startRedisServer } from '@techsapo/testing';
-import { createProvider } from '@techsapo/wall-bounce/providers/index';
 import { freePort, median, onStop, pct, rssMb, start, stopAll, waitUntil } from './bridge-lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const env = (name, dflt) => Number(process.env[`BENCH_${name}`] ?? dflt);
-const P = { serial: env('SERIAL', 100), runs: env('RUNS', 100) };
+const P = {
+  serial: env('SERIAL', 100),
+  runs: env('RUNS', 100),
+  batches: env('BATCHES', 10),
+  pauseS: env('PAUSE_S', 40),
+};
 const t0 = Date.now();
 const load0 = loadavg()
   .map((x) => x.toFixed(2))
@@ -43,7 +48,10 @@ fake.script((request) => {
   const value = { answer, confidence: 0.9, claims: [answer] };
   return {
     type: 'json',
-    value: request.schema?.name === 'wall_bounce_answer' ? value : { critique: 'ok', marks: [], ...value },
+    // Round 0 and bounce answers told apart by the schema asked for (Gemini's carries no name).
+    value: JSON.stringify(request.schema?.schema ?? {}).includes('critique')
+      ? { critique: 'ok', marks: [], ...value }
+      : value,
     usage: { input: 50, output: 10 },
   };
 });
@@ -73,11 +81,16 @@ const common = {
   FAKE_LLM_KEY: fake.apiKey,
 };
 const service = (app, extra) =>
-  start(app, process.execPath, ['--max-old-space-size=256', 'dist/main.js'], {
-    cwd: join(root, 'apps', app),
-    stdio: ['ignore', logFd, logFd],
-    env: { ...common, ...extra },
-  });
+  start(
+    app,
+    process.execPath,
+    ['--max-old-space-size=256', ...(process.env.BENCH_GATEWAY_ARGS ?? '').split(' ').filter(Boolean), 'dist/main.js'],
+    {
+      cwd: join(root, 'apps', app),
+      stdio: ['ignore', logFd, logFd],
+      env: { ...common, ...extra },
+    },
+  );
 service('session-service', {
   SESSION_SERVICE_PORT: String(sessionPort),
   SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
@@ -87,6 +100,8 @@ const gateway = service('gateway', {
   SESSION_SERVICE_URL: `http://127.0.0.1:${sessionPort}`,
   TECHSAPO_ADMIN_API_KEY: adminKey,
   TECHSAPO_GATEWAY_RATE_LIMIT_USER_MAX: '1000000000',
+  // Each run reserves [wall_bounce] run_cost_cap_usd: 100 at once would pass the default 70 USD a month.
+  MONTHLY_BUDGET_LIMIT: '1000000',
 });
 const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
 await waitUntil('gateway', async () => (await fetch(`${gatewayUrl}/health`)).ok, 30_000);
@@ -112,80 +127,59 @@ async function run(bounces) {
   const body = await res.json();
   const ms = performance.now() - started;
   if (res.status !== 200 || body.status !== 'completed') throw new Error(`run: ${res.status} ${JSON.stringify(body)}`);
-  return { ms, rounds: body.result.rounds };
+  const { result } = body;
+  if (result.providers.dropped.length > 0)
+    throw new Error(`a provider was dropped: ${JSON.stringify(result.providers.dropped)}`);
+  // What the providers took: per round, the slowest call (they run in parallel).
+  const providerMs = result.history.reduce((sum, round) => sum + Math.max(...round.answers.map((a) => a.latencyMs)), 0);
+  const firstRoundMs = Math.max(...result.history[0].answers.map((a) => a.latencyMs));
+  return { ms, rounds: result.rounds, engineMs: result.latencyMs, providerMs, firstRoundMs };
 }
 
-// The same three providers called directly, in parallel: one round's provider latency.
-const providers = [
-  createProvider(
-    'oa',
-    { kind: 'openai-compatible', model: 'fake-gpt', base_url: fake.baseUrls.openai, timeout_ms: 10_000 },
-    { apiKey: fake.apiKey },
-  ),
-  createProvider(
-    'cl',
-    { kind: 'anthropic', model: 'fake-claude', base_url: fake.baseUrls.anthropic, timeout_ms: 10_000 },
-    { apiKey: fake.apiKey },
-  ),
-  createProvider(
-    'gm',
-    { kind: 'gemini', model: 'fake-gemini', base_url: fake.baseUrls.gemini, timeout_ms: 10_000 },
-    { apiKey: fake.apiKey },
-  ),
-];
-const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] };
-async function directRound() {
-  const started = performance.now();
-  await Promise.all(
-    providers.map((p) =>
-      p.structured({
-        system: 's',
-        prompt: 'What is 6 x 7?',
-        schemaName: 'x',
-        schema,
-        signal: AbortSignal.timeout(10_000),
-      }),
-    ),
-  );
-  return performance.now() - started;
-}
-
-for (let i = 0; i < 20; i++) await Promise.all([run(0), directRound()]); // warm-up
-const kinds = [0, 1, 2];
+for (let i = 0; i < 20; i++) await run(i % 3); // warm-up (JIT, connections)
 const rows = [];
-for (const bounces of kinds) {
+for (const bounces of [0, 1, 2]) {
   const done = [];
-  const direct = [];
-  for (let i = 0; i < P.serial; i++) {
-    done.push(await run(bounces));
-    direct.push(await directRound());
-  }
+  for (let i = 0; i < P.serial; i++) done.push(await run(bounces));
   if (done.some((r) => r.rounds !== bounces)) throw new Error(`a run did not take ${bounces} bounce rounds`);
-  const providerMs = median(direct);
-  const runMs = median(done.map((r) => r.ms));
+  const rounds = bounces + 1;
+  // The engine's time beyond its provider calls, per round; the gateway's beyond the engine, per run.
+  const perRound = done.map((r) => (r.engineMs - r.providerMs) / rounds);
   rows.push({
     bounces,
-    run: runMs,
-    providerMs,
+    run: median(done.map((r) => r.ms)),
     p95: pct(
       done.map((r) => r.ms),
       95,
     ),
+    engine: median(done.map((r) => r.engineMs)),
+    providers: median(done.map((r) => r.providerMs)),
+    perRound: median(perRound),
+    perRound95: pct(perRound, 95),
+    gateway: median(done.map((r) => r.ms - r.engineMs)),
   });
-  log(`bounces ${bounces}: run p50 ${runMs.toFixed(2)} ms, direct round ${providerMs.toFixed(2)} ms`);
+  log(`bounces ${bounces}: run p50 ${rows.at(-1).run.toFixed(2)} ms, engine ${rows.at(-1).engine.toFixed(2)} ms`);
 }
 
-const rss0 = rssMb(gateway.pid);
-const startedAll = performance.now();
-const outcomes = await Promise.allSettled(Array.from({ length: P.runs }, (_, i) => run(i % 3)));
-const wallMs = performance.now() - startedAll;
-const failures = outcomes.filter((o) => o.status === 'rejected');
-const rss1 = rssMb(gateway.pid);
-const outcomes2 = await Promise.allSettled(Array.from({ length: P.runs }, (_, i) => run(i % 3)));
-const rss2 = rssMb(gateway.pid);
-const failures2 = outcomes2.filter((o) => o.status === 'rejected').length;
+// Batches of RUNS concurrent runs; the gateway's RSS after each (young-generation growth settles, a leak does not).
+const rss = [rssMb(gateway.pid)];
+const batches = [];
+for (let b = 0; b < P.batches; b++) {
+  const started = performance.now();
+  const outcomes = await Promise.allSettled(Array.from({ length: P.runs }, (_, i) => run(i % 3)));
+  const failed = outcomes.filter((o) => o.status === 'rejected');
+  batches.push({ ms: performance.now() - started, failed: failed.length, reason: failed[0]?.reason });
+  rss.push(rssMb(gateway.pid));
+}
+const failures = batches.reduce((n, b) => n + b.failed, 0);
+// Calls hold their deadline timers (the providers' timeout_ms, the wait's) until they fire: after a pause longer
+// than those, one more batch shows whether anything else stayed.
+if (P.pauseS > 0) {
+  await new Promise((resolve) => setTimeout(resolve, P.pauseS * 1000));
+  await Promise.allSettled(Array.from({ length: P.runs }, (_, i) => run(i % 3)));
+  rss.push(rssMb(gateway.pid));
+}
 
-const perRound = rows.slice(1).map((r) => (r.run - rows[0].run) / r.bounces - r.providerMs);
 const machine = `${cpus().length} vCPU (${cpus()[0]?.model}), Node ${process.version}`;
 const load1 = loadavg()
   .map((x) => x.toFixed(2))
@@ -194,14 +188,20 @@ const md = `### Bench: \`bench/wall-bounce.mjs\` (wall-bounce through the gatewa
 
 Command: \`npm run bench:wall-bounce\`. Parameters: ${JSON.stringify(P)}. Machine: ${machine}; load average ${load0} at start, ${load1} at end; ${((Date.now() - t0) / 60000).toFixed(1)} min.
 
-| bounce rounds | run p50 ms (POST ?wait=true, one at a time) | run p95 | one round of the three providers called directly, p50 ms |
-| --- | --- | --- | --- |
-${rows.map((r) => `| ${r.bounces} | ${r.run.toFixed(2)} | ${r.p95.toFixed(2)} | ${r.providerMs.toFixed(2)} |`).join('\n')}
+| bounce rounds | run p50 ms (POST ?wait=true, one at a time) | run p95 | engine run time p50 (result.latencyMs) | provider calls p50 (slowest call of each round, summed) | engine time per round beyond its provider calls, p50 | p95 | gateway time per run beyond the engine, p50 |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+${rows.map((r) => `| ${r.bounces} | ${r.run.toFixed(2)} | ${r.p95.toFixed(2)} | ${r.engine.toFixed(2)} | ${r.providers.toFixed(2)} | ${r.perRound.toFixed(2)} | ${r.perRound95.toFixed(2)} | ${r.gateway.toFixed(2)} |`).join('\n')}
 
-- A bounce round adds, beyond its provider calls: ${perRound.map((x, i) => `${x.toFixed(2)} ms (from ${i + 1} round${i ? 's' : ''})`).join(', ')}: (run with k bounce rounds - run with none) / k - one direct round.
-- A run costs, beyond its round-0 provider calls: ${(rows[0].run - rows[0].providerMs).toFixed(2)} ms (job, budget reservation, the wait, the cost records).
+The provider latencies are the engine's own per-call timings (\`history[].answers[].latencyMs\`: the driver's
+HTTP call to the fake and back); the gateway time is the job around the run (budget reservation, job record, the
+follower's wait, cost records, reconciliation).
 
-${P.runs} concurrent runs on one gateway (a third each of 0, 1 and 2 bounce rounds): ${failures.length} failed${failures[0] ? ` (${failures[0].reason})` : ''}, all answered in ${wallMs.toFixed(0)} ms; gateway RSS ${rss0.toFixed(0)} MB before, ${rss1.toFixed(0)} MB after, ${rss2.toFixed(0)} MB after ${P.runs} more (${failures2} failed).
+${P.batches} batches of ${P.runs} concurrent runs on one gateway (a third each of 0, 1 and 2 bounce rounds): ${failures} failed${batches.find((b) => b.reason) ? ` (${batches.find((b) => b.reason).reason})` : ''}; each batch answered in ${batches.map((b) => b.ms.toFixed(0)).join(', ')} ms; gateway RSS before and after each batch: ${rss
+  .slice(0, P.batches + 1)
+  .map((x) => x.toFixed(0))
+  .join(
+    ' -> ',
+  )} MB${P.pauseS > 0 ? `; after a ${P.pauseS} s pause and one more batch: ${rss.at(-1).toFixed(0)} MB` : ''}.
 `;
 writeFileSync(join(root, 'bench/results/wall-bounce.md'), md);
 console.log(md);

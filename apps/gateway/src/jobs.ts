@@ -210,11 +210,18 @@ export class Jobs {
    */
   async *follow(id: string, kind: string, owner: string, signal: AbortSignal): AsyncGenerator<JobEventEntry> {
     if (!(await this.get(id, kind, owner))) return;
-    let nudged: (() => void) | undefined;
-    const unsubscribe = await this.store.subscribe(keys.jobSignals(id), () => nudged?.());
+    // A nudge that comes while the events are being read is kept, so the next wait ends at once: otherwise an
+    // event written just after a read would wait for the next poll.
+    let nudges = 0;
+    let wake: AbortController | undefined;
+    const unsubscribe = await this.store.subscribe(keys.jobSignals(id), () => {
+      nudges += 1;
+      wake?.abort();
+    });
     try {
       let last: string | undefined;
       while (!signal.aborted) {
+        const seen = nudges;
         const entries = await this.store.xRange(keys.jobEvents(id), last ? `(${last}` : '-', '+');
         for (const entry of entries) {
           last = entry.id;
@@ -230,10 +237,10 @@ export class Jobs {
             yield { id: `${last ?? '0-0'}-abandoned`, event: { type: 'end', status: 'failed' } };
             return;
           }
-          const wake = new AbortController();
-          nudged = () => wake.abort();
+          if (nudges !== seen) continue;
+          wake = new AbortController();
           await pause(FOLLOW_POLL_MS, AbortSignal.any([signal, wake.signal]));
-          nudged = undefined;
+          wake = undefined;
         }
       }
     } finally {

@@ -4,6 +4,8 @@
  * call the providers: the same seed gives the same run.
  */
 
+import { mulberry32 } from '../src/random.js';
+
 /** A 32-bit hash of a string (cyrb53's mixing, folded to 32 bits). */
 export function hash32(text: string): number {
   let h1 = 0xdeadbeef;
@@ -16,18 +18,6 @@ export function hash32(text: string): number {
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return (h1 ^ h2) >>> 0;
-}
-
-/** mulberry32: a small, fast PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A generator seeded from the key parts: `rng(seed, 'item', 7)` is always the same stream. */

@@ -17,6 +17,7 @@ import {
   synthesisPrompt,
 } from './prompts.js';
 import { type Provider, ProviderError, type TokenUsage } from './provider.js';
+import { mulberry32 } from './random.js';
 import {
   type Answer,
   AnswerSchema,
@@ -789,18 +790,6 @@ function addTokens(into: Tokens, usage: TokenUsage): void {
 
 function sum(values: readonly number[]): number {
   return values.reduce((total, value) => total + value, 0);
-}
-
-/** A small seeded PRNG (mulberry32): enough to shuffle a handful of answers reproducibly. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Fisher-Yates on a copy. */

@@ -27,6 +27,14 @@ export const TOOL_ERROR_CODES = [
 /** One of `TOOL_ERROR_CODES`. */
 export type ToolErrorCode = (typeof TOOL_ERROR_CODES)[number];
 
+/** Failures of the bridge or of Codex rather than of the call: logged at level error (error.log), the rest at warn. */
+export const SERVICE_FAULTS: ReadonlySet<ToolErrorCode> = new Set([
+  'TIMEOUT',
+  'MODEL_ERROR',
+  'CODEX_EXITED',
+  'INTERNAL',
+]);
+
 /** A tool call that failed in a way the caller can act on; `code` goes into events and metrics. */
 export class ToolError extends Error {
   override readonly name = 'ToolError';

@@ -1,3 +1,4 @@
+import { keys } from '@techsapo/redis';
 import type { FakeModelRequest } from '@techsapo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type TestBridge } from './codex-bridge.js';
@@ -93,7 +94,7 @@ describe('Codex runs', () => {
     const budget = (await gateway.inject({ url: '/api/v1/budget/me', headers: alice })).json();
     expect(budget.reservedUsd).toBe(0);
     const month = new Date().toISOString().slice(0, 7);
-    const spent = await h.store().hGetAll(`budget:spent:${month}`);
+    const spent = await h.store().hGetAll(keys.budgetSpent(month));
     expect(Number(spent.global) / 1e9).toBeCloseTo(0.45, 6);
   });
 

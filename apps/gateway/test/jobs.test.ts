@@ -1,4 +1,4 @@
-import { createNodeRedisStore, type RedisStore } from '@techsapo/redis';
+import { createNodeRedisStore, keys, type RedisStore } from '@techsapo/redis';
 import { startRedisServer, type TestRedis } from '@techsapo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Jobs } from '../src/jobs.js';
@@ -72,6 +72,6 @@ describe('Jobs', () => {
     const job = await jobs.create('codex-run', 'alice');
     await sleep(400);
     expect(await jobs.get(job.id, 'codex-run', 'alice')).toBeNull();
-    expect(await store.xRange(`job:${job.id}:events`, '-', '+')).toEqual([]);
+    expect(await store.xRange(keys.jobEvents(job.id), '-', '+')).toEqual([]);
   });
 });

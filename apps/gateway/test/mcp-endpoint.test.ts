@@ -1,6 +1,7 @@
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { keys } from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
 import { type FakeModelRequest, mcpRequest } from '@techsapo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,7 +64,7 @@ type ToolResult = { content: unknown; isError?: boolean; structuredContent?: Rec
 const textOf = (result: ToolResult): string => ((result.content as { text: string }[])[0] as { text: string }).text;
 const month = () => new Date().toISOString().slice(0, 7);
 const globalSpent = async (): Promise<number> =>
-  Number((await h.store().hGetAll(`budget:spent:${month()}`)).global ?? 0) / 1e9;
+  Number((await h.store().hGetAll(keys.budgetSpent(month()))).global ?? 0) / 1e9;
 
 describe('/mcp through the gateway', () => {
   it('needs an API key', async () => {

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Config } from '@techsapo/config';
 import type { RedisStore } from '@techsapo/redis';
-import { createService, redisPlugin, type Service } from '@techsapo/service-kit';
-import type { DestinationStream } from 'pino';
+import { createService, loggerOptions, redisPlugin, type Service, serviceLogFile } from '@techsapo/service-kit';
+import { type DestinationStream, pino } from 'pino';
 import { BridgeStatus } from './bridge-status.js';
 import { PerfMonitor } from './monitor.js';
 import { WebhookNotifier } from './notifier.js';
@@ -30,7 +30,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     ...(deps.logStream ? { logStream: deps.logStream } : {}),
   });
   await app.register(redisPlugin, { config, store: deps.store });
-  const logFile = config.monitoring.performance_log;
+  const alertFile = config.monitoring.performance_log
+    ? resolve(config.source.root, config.monitoring.performance_log)
+    : null;
+  // With `[server] log_dir`, this service's own log is performance.log: alerts written there need no second copy.
+  const alertLog =
+    alertFile === null || alertFile === serviceLogFile(config, 'perf-monitor')
+      ? null
+      : pino(loggerOptions('perf-monitor', 'info'), app.logFiles.open(alertFile, { sync: true }));
   // The bridge's status is read as an internal client: with the token, when there is one.
   const token = config.env.internal_api_token;
   const bridge = new BridgeStatus({ url: config.monitoring.bridge_url, token, log: app.log });
@@ -40,7 +47,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Serv
     log: app.log,
     notifier: new WebhookNotifier(config.env.alert_webhook_url, app.log, deps.webhook),
     snapshot: () => bridge.snapshot(),
-    performanceLog: logFile ? resolve(config.source.root, logFile) : null,
+    alertLog,
   });
   app.decorate('monitor', monitor);
 

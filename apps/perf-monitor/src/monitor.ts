@@ -1,5 +1,3 @@
-import { appendFile, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Config } from '@techsapo/config';
 import {
   type AccessRefusedEvent,
@@ -28,8 +26,8 @@ export interface MonitorOptions {
   notifier: WebhookNotifier;
   /** The bridge's status at the end of an interval (null fields when unreachable). */
   snapshot: () => Promise<BridgeSnapshot>;
-  /** Absolute path of the performance log, or null. */
-  performanceLog: string | null;
+  /** Where alert changes are written besides `log` (`[monitoring] performance_log`), or null: `log` is enough. */
+  alertLog: FastifyBaseLogger | null;
 }
 
 /** Refused access attempts made since the monitor started, by the service that refused them and the kind of thing. */
@@ -242,16 +240,11 @@ export class PerfMonitor {
   }
 
   private async announce(alert: Alert): Promise<void> {
+    // Worded for the operator's `grep "performance.*warning" logs/performance.log`; a critical alert is an error.
     const line = `performance alert ${alert.severity === 'critical' ? 'critical' : 'warning'} ${alert.state}: ${alert.message}`;
-    if (alert.state === 'firing') this.options.log.warn({ alert }, line);
-    else this.options.log.info({ alert }, line);
-    if (this.options.performanceLog) {
-      await mkdir(dirname(this.options.performanceLog), { recursive: true });
-      await appendFile(
-        this.options.performanceLog,
-        `${JSON.stringify({ time: new Date().toISOString(), level: alert.state === 'firing' ? alert.severity : 'info', msg: line, alert })}\n`,
-      );
-    }
+    const level = alert.state === 'resolved' ? 'info' : alert.severity === 'critical' ? 'error' : 'warn';
+    this.options.log[level]({ alert }, line);
+    this.options.alertLog?.[level]({ alert }, line);
     await this.options.store.publish(CHANNELS.alerts, JSON.stringify(alert)).catch(() => {});
     void this.options.notifier.notify(alert);
   }

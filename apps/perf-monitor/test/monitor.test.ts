@@ -156,7 +156,16 @@ describe('perf-monitor against the real bridge', { timeout: 120_000 }, () => {
     expect(
       (await sh('npm run mcp-alerts | jq \'[.[] | select(.metric == "error_rate")] | length\'')).stdout.trim(),
     ).toBe('1');
-    expect((await sh('npm run mcp-metrics | grep memory')).stdout).toMatch(/"memory_usage": \d/);
+    // The guide's daily checks grep the samples: every line printed names the metric, and there is one.
+    for (const [word, metric] of [
+      ['memory', 'memory_usage'],
+      ['cost', 'cost_per_hour'],
+    ]) {
+      const grep = await sh(`npm run mcp-metrics | grep ${word}`);
+      expect(grep.status, grep.stderr).toBe(0);
+      expect(grep.stdout).toMatch(new RegExp(`"${metric}": \\d`));
+      for (const line of grep.stdout.trimEnd().split('\n')) expect(line).toContain(word);
+    }
     expect((await sh("npm run mcp-performance -- --json | jq '.memory_usage'")).stdout.trim()).toMatch(/^\d+(\.\d+)?$/);
     expect((await sh('npm run mcp-performance')).stdout).toMatch(/error_rate\s+-\s+20\.0%/);
     const recs = JSON.parse((await sh('npm run mcp-recommendations')).stdout);

@@ -70,7 +70,11 @@ export class SessionRepository {
       at: iso(now),
       expiresAt: iso(stored.expiresAt),
     };
-    const tx = this.store.multi().set(keys.session(id), JSON.stringify(stored), { ttlMs: stored.expiresAt - now });
+    // The session first, then its listing and event: on a Redis Cluster the session and its user's index live in
+    // different slots (a session is found by its id alone), so no one transaction can hold both. A crash in
+    // between leaves a session its owner can use but not list, never a listed one that does not exist.
+    await this.store.set(keys.session(id), JSON.stringify(stored), { ttlMs: stored.expiresAt - now });
+    const tx = this.store.multi();
     if (stored.userId) {
       const index = keys.userSessions(stored.userId);
       tx.zAdd(index, [{ value: member(stored), score: stored.expiresAt }])

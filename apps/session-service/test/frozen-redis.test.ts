@@ -10,7 +10,7 @@ import {
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { DRIVERS, type Driver, KEY_A } from './harness.js';
+import { type Driver, KEY_A, NODE_DRIVERS } from './harness.js';
 
 // A Redis stopped with SIGSTOP keeps its connections open and answers nothing. With
 // TECHSAPO_SERVER_REDIS_TIMEOUT_MS=500 every route that needs Redis must answer 503 well within BOUND_MS
@@ -71,7 +71,7 @@ async function answer(app: Service, request: InjectOptions & { url: string }): P
 }
 
 // Freezes and thaws Redis: needs a redis-server of its own (not TEST_REDIS_URL).
-describe.runIf(hasRedisServer()).each(DRIVERS)('when Redis is frozen by SIGSTOP (%s)', (driver) => {
+describe.runIf(hasRedisServer()).each(NODE_DRIVERS)('when Redis is frozen by SIGSTOP (%s)', (driver) => {
   it('answers 503 REDIS_UNAVAILABLE within the configured timeout, and 200 again after SIGCONT', async () => {
     const app = await startApp(driver);
     const created = await answer(app, { method: 'POST', url: '/api/v1/sessions', payload: { data: { keep: true } } });

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_REDIS_URL } from '@techsapo/config';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { testConfig } from './harness.js';
@@ -18,7 +19,8 @@ describe('the test harness', () => {
     expect(config.server.log_level).toBe('silent');
     expect(config.env.redis_url).toBe('redis://127.0.0.1:1');
     expect(config.env.internal_api_token).toBeUndefined();
-    expect(testConfig({}, root).env.redis_url).toBeUndefined();
+    // Not the .env's redis://nowhere:1: the default of a project with no Redis configured.
+    expect(testConfig({}, root).env.redis_url).toBe(DEFAULT_REDIS_URL);
 
     const app = await buildApp(config);
     try {

@@ -1,12 +1,30 @@
 import { type Config, loadConfig } from '@techsapo/config';
-import { createNodeRedisStore, createUpstashStore, type RedisStore } from '@techsapo/redis';
+import {
+  createNodeRedisClusterStore,
+  createNodeRedisStore,
+  createUpstashStore,
+  type RedisStore,
+} from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
-import { startRedisServer, startUpstashRestServer, type TestRedis, type UpstashRestServer } from '@techsapo/testing';
-import { afterAll, beforeAll } from 'vitest';
+import {
+  redisClusterUnavailable,
+  startRedisCluster,
+  startRedisServer,
+  startUpstashRestServer,
+  type TestRedis,
+  type TestRedisCluster,
+  type UpstashRestServer,
+} from '@techsapo/testing';
+import { afterAll, beforeAll, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 
-export const DRIVERS = ['redis', 'upstash'] as const;
-export type Driver = (typeof DRIVERS)[number];
+/** The drivers over one redis-server (which tests can stop and freeze): node-redis, and Upstash over REST. */
+export const NODE_DRIVERS = ['redis', 'upstash'] as const;
+/** Why the `cluster` driver does not run here (no redis-server or redis-cli), or undefined when it does. */
+export const CLUSTER_SKIPPED = redisClusterUnavailable();
+/** Every driver that runs here: the two above, and node-redis's cluster client over a three-master cluster. */
+export const DRIVERS: readonly Driver[] = CLUSTER_SKIPPED ? NODE_DRIVERS : [...NODE_DRIVERS, 'cluster'];
+export type Driver = (typeof NODE_DRIVERS)[number] | 'cluster';
 
 /** A fixed test key; real keys come from `openssl rand -base64 32`. */
 export const KEY_A = Buffer.alloc(32, 1).toString('base64');
@@ -25,27 +43,40 @@ export function testConfig(env: Record<string, string> = {}, cwd?: string): Conf
 }
 
 /**
- * Starts a redis-server (and the Upstash REST adapter in front of it) for a test file. `app(driver)` builds
- * the session-service against it over that driver, configured the way `main.ts` would (REDIS_URL or
- * UPSTASH_* variables); everything is closed after the file.
+ * Starts a redis-server (and the Upstash REST adapter in front of it) for a test file, and a three-master Redis
+ * Cluster unless `cluster` is false (or it cannot run here: then a skipped test says why). `app(driver)` builds
+ * the session-service over that driver, configured the way `main.ts` would (REDIS_URL, UPSTASH_* or
+ * REDIS_CLUSTER_NODES); everything is closed after the file.
  */
-export function useSessionService() {
+export function useSessionService({ cluster: withCluster = true } = {}) {
   let redis: TestRedis;
   let upstash: UpstashRestServer;
+  let cluster: TestRedisCluster | undefined;
   const closers: (() => Promise<unknown>)[] = [];
+  if (withCluster && CLUSTER_SKIPPED) it.skip(CLUSTER_SKIPPED, () => {});
   beforeAll(async () => {
-    redis = await startRedisServer();
+    [redis, cluster] = await Promise.all([
+      startRedisServer(),
+      withCluster && !CLUSTER_SKIPPED ? startRedisCluster() : undefined,
+    ]);
     upstash = await startUpstashRestServer({ redisUrl: redis.url });
   });
   afterAll(async () => {
     for (const close of closers.reverse()) await close();
     await upstash?.close();
     await redis?.close();
+    await cluster?.close();
   });
+  const clusterNodes = (): readonly string[] => {
+    if (!cluster) throw new Error('no Redis Cluster in this file: useSessionService({ cluster: true })');
+    return cluster.nodes;
+  };
   const driverEnv = (driver: Driver): Record<string, string> =>
     driver === 'redis'
       ? { REDIS_URL: redis.url }
-      : { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token };
+      : driver === 'upstash'
+        ? { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token }
+        : { REDIS_CLUSTER_NODES: clusterNodes().join(',') };
   return {
     redis: () => redis,
     /** Builds the service; unless `waitReady` is false, waits until its /health says Redis answers. */
@@ -62,7 +93,9 @@ export function useSessionService() {
       const store =
         driver === 'redis'
           ? createNodeRedisStore({ url: redis.url })
-          : createUpstashStore({ url: upstash.url, token: upstash.token });
+          : driver === 'upstash'
+            ? createUpstashStore({ url: upstash.url, token: upstash.token })
+            : createNodeRedisClusterStore({ nodes: clusterNodes() });
       closers.push(() => store.close());
       return store;
     },

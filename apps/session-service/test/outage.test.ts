@@ -1,12 +1,12 @@
 import type { Service } from '@techsapo/service-kit';
 import { hasRedisServer } from '@techsapo/testing';
 import { describe, expect, it } from 'vitest';
-import { DRIVERS, useSessionService } from './harness.js';
+import { NODE_DRIVERS, useSessionService } from './harness.js';
 
-const env = useSessionService();
+const env = useSessionService({ cluster: false });
 
 // These stop and start Redis: they need a redis-server of their own (not TEST_REDIS_URL).
-describe.runIf(hasRedisServer()).each(DRIVERS)('when Redis stops and returns (%s)', (driver) => {
+describe.runIf(hasRedisServer()).each(NODE_DRIVERS)('when Redis stops and returns (%s)', (driver) => {
   it('answers 503 promptly, reports /health 503 and recovers by itself', async () => {
     const app: Service = await env.app(driver);
     const created = (

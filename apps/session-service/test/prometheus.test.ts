@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { useSessionService } from './harness.js';
 
-const env = useSessionService();
+const env = useSessionService({ cluster: false });
 
 describe('GET /metrics', () => {
   it('passes promtool check metrics, with techsapo_ metrics and the defaults', async () => {

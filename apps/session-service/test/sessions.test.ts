@@ -43,7 +43,7 @@ describe.each(DRIVERS)('sessions over %s', (driver) => {
     });
     expect(extended.json().data).toEqual({ cart: [] });
     expect(Date.parse(extended.json().expiresAt)).toBeGreaterThan(Date.now() + 86_000_000);
-    const ttl = await env.store().pTtl(keys.session(session.id));
+    const ttl = await env.store(driver).pTtl(keys.session(session.id));
     expect(ttl).toBeGreaterThan(86_000_000);
 
     expect((await app.inject({ method: 'DELETE', url: `/api/v1/sessions/${session.id}` })).statusCode).toBe(204);
@@ -90,7 +90,7 @@ describe.each(DRIVERS)('sessions over %s', (driver) => {
 
   it('pages correctly through sessions that expire at the same millisecond', async () => {
     const userId = `tie-${randomUUID()}`;
-    const store = env.store();
+    const store = env.store(driver);
     const expiresAt = Date.now() + 60_000;
     const index = keys.userSessions(userId);
     const members = Array.from({ length: 5 }, () => ({ value: `${Date.now()}:${randomUUID()}`, score: expiresAt }));
@@ -199,7 +199,7 @@ describe.each(DRIVERS)('sessions over %s', (driver) => {
 
   it('keeps session data encrypted in Redis, bound to its session', async () => {
     const session = (await create({ userId: 'enc', data: { secret: 'plaintext-marker-42' } })).json();
-    const store = env.store();
+    const store = env.store(driver);
     const raw = (await store.get(keys.session(session.id)))!;
     expect(raw).not.toContain('plaintext-marker-42');
     expect(JSON.parse(raw).data).toMatch(/^v1\.[0-9a-f]{8}\./);

@@ -1,4 +1,4 @@
-import { RedisNotConfiguredError } from '@techsapo/redis';
+import { DEFAULT_REDIS_URL } from '@techsapo/config';
 import { describe, expect, it } from 'vitest';
 import { buildApp, StartupError } from '../src/app.js';
 import { InvalidKeyError } from '../src/cipher.js';
@@ -22,11 +22,8 @@ describe('startup', () => {
     );
   });
 
-  it('stops with a clear message when Redis is not configured', async () => {
-    await expect(buildApp(testConfig())).rejects.toThrow(RedisNotConfiguredError);
-    await expect(buildApp(testConfig())).rejects.toThrow(
-      'Redis is not configured: set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN',
-    );
+  it('uses the local Redis of the launcher when no Redis is configured', () => {
+    expect(testConfig().env.redis_url).toBe(DEFAULT_REDIS_URL);
   });
 
   it('warns loudly in development without a key, and still encrypts', async () => {

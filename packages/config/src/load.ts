@@ -24,6 +24,13 @@ export interface LoadConfigOptions {
   dotenv?: boolean;
 }
 
+/**
+ * The Redis every service uses when no Redis is configured (no `REDIS_URL`, `REDIS_CLUSTER_NODES` or both
+ * Upstash variables): the one the
+ * launcher (`npm start`) starts for a first run, so `npm start -w apps/x` alone finds the same Redis.
+ */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
 /** Hosts that only this machine reaches. */
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/i;
 
@@ -125,6 +132,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       binding.flag ? !/^(false|0|no|off)$/i.test(text.trim()) : convertEnvValue(text, schemaAt(binding.path)),
     );
     envSources.set(binding.path.join('.'), `env ${name}`);
+  }
+
+  // No Redis configured at all: the local one the launcher starts (an `env` that is not a table stays an error).
+  const given = raw.env === undefined ? {} : raw.env;
+  if (typeof given === 'object' && given !== null && !Array.isArray(given)) {
+    const redis = given as Json;
+    const upstash = redis.upstash_redis_rest_url && redis.upstash_redis_rest_token;
+    if (!redis.redis_url && !redis.redis_cluster_nodes && !upstash) {
+      setAt(raw, ['env', 'redis_url'], DEFAULT_REDIS_URL);
+    }
   }
 
   // The guide names sandboxes `isolated` and `full-access` (in the file or the environment); Codex calls them otherwise today.

@@ -205,6 +205,13 @@ export const ServerSectionSchema = Type.Object(
     /** A Redis command (either driver) not answered within this time fails with 503 REDIS_UNAVAILABLE, even after it was sent. */
     redis_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 }),
     log_level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+    /**
+     * Where the services write their JSON-lines logs (relative to the project root): `techsapo.log` (gateway,
+     * session-service), `codex-mcp.log`, `performance.log`, and `error.log` (every service's errors). Unset: stdout.
+     */
+    log_dir: Type.Optional(Type.String({ minLength: 1 })),
+    /** With `log_dir`: every line on stdout too (the launcher's `--foreground`). */
+    log_stdout: Type.Boolean({ default: false }),
     enable_prometheus_metrics: Type.Boolean({ default: true }),
     mcp_debug_level: Type.Enum(['error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
   },
@@ -254,6 +261,11 @@ export const EnvOnlySchema = Type.Object(
     /** Running under CI (`CI` set): the bridge sends risky approvals to the manual queue. */
     ci: Type.Boolean({ default: false }),
     redis_url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    /**
+     * `REDIS_CLUSTER_NODES`: `host:port` of some masters of a Redis Cluster (comma-separated; the others are
+     * discovered). Set, every service uses node-redis's cluster client, whatever `redis_url` says.
+     */
+    redis_cluster_nodes: Type.Optional(Type.Array(Type.String({ pattern: '^[^\\s,:]+:[0-9]{1,5}$' }), { minItems: 1 })),
     upstash_redis_rest_url: Type.Optional(Type.String({ pattern: '^https?://' })),
     upstash_redis_rest_token: Type.Optional(Type.String({ minLength: 1 })),
     session_encryption_key: Type.Optional(Type.String({ minLength: 1 })),

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, maskConfig } from '../src/index.js';
+import { ConfigError, DEFAULT_REDIS_URL, loadConfig, maskConfig } from '../src/index.js';
 
 function project(toml?: string, dotenv?: string): string {
   const root = mkdtempSync(join(tmpdir(), 'techsapo-config-'));
@@ -123,6 +123,40 @@ describe('loadConfig', () => {
     const config = loadConfig({ cwd: root, env: {}, dotenv: false });
     expect(config.server.log_level).toBe('info');
     expect(config.source.envFile).toBeNull();
+  });
+
+  it('uses the local Redis of the launcher when no Redis is configured, and only then', () => {
+    const root = project('');
+    expect(loadConfig({ cwd: root, env: {} }).env.redis_url).toBe(DEFAULT_REDIS_URL);
+    expect(DEFAULT_REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(loadConfig({ cwd: root, env: { REDIS_URL: 'redis://db:6380' } }).env.redis_url).toBe('redis://db:6380');
+    const upstash = { UPSTASH_REDIS_REST_URL: 'https://x.upstash.io', UPSTASH_REDIS_REST_TOKEN: 'tok' };
+    expect(loadConfig({ cwd: root, env: upstash }).env.redis_url).toBeUndefined();
+    const cluster = { REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001' };
+    expect(loadConfig({ cwd: root, env: cluster }).env.redis_url).toBeUndefined();
+    // Half an Upstash configuration is no configuration: the local default applies.
+    expect(loadConfig({ cwd: root, env: { UPSTASH_REDIS_REST_URL: 'https://x.upstash.io' } }).env.redis_url).toBe(
+      DEFAULT_REDIS_URL,
+    );
+    expect(loadConfig({ cwd: project('', 'REDIS_URL=redis://db:6381\n'), env: {} }).env.redis_url).toBe(
+      'redis://db:6381',
+    );
+  });
+
+  it('reads REDIS_CLUSTER_NODES as a list of host:port, and refuses anything else', () => {
+    const root = project('');
+    const env = { REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-b:7001 ,10.0.0.3:7002' };
+    expect(loadConfig({ cwd: root, env }).env.redis_cluster_nodes).toEqual([
+      '10.0.0.1:7000',
+      'redis-b:7001',
+      '10.0.0.3:7002',
+    ]);
+    expect(loadConfig({ cwd: root, env: {} }).env.redis_cluster_nodes).toBeUndefined();
+    const problems = problemsOf(() =>
+      loadConfig({ cwd: root, env: { REDIS_CLUSTER_NODES: '10.0.0.1:7000,redis://b:1' } }),
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^env REDIS_CLUSTER_NODES: env\.redis_cluster_nodes\.1: must match pattern/);
   });
 
   it('refuses production on a non-loopback HOST without INTERNAL_API_TOKEN', () => {

@@ -84,7 +84,8 @@ class Transaction implements StoreTransaction {
 
   async exec(): Promise<unknown[]> {
     if (this.commands.length === 0) return [];
-    // Keys are declared in KEYS (Upstash and Redis Cluster want them); PUBLISH's channel is not a key.
+    // Keys are declared in KEYS (Upstash and Redis Cluster want them, the cluster all in one slot); PUBLISH's
+    // channel is not a key.
     const keys = this.commands.filter((c) => c[0] !== 'PUBLISH').map((c) => c[1]!);
     const argv = this.commands.flatMap((c) => [String(c.length), ...c]);
     return (await this.connection.command([
@@ -103,7 +104,7 @@ export function createStore(connection: Connection): RedisStore {
   const store: RedisStore = {
     backend: connection.backend,
     async ping() {
-      await run(['PING']);
+      await Promise.all((connection.masters ? await connection.masters() : [run]).map((send) => send(['PING'])));
     },
     async get(key) {
       return (await run(['GET', key])) as string | null;
@@ -171,15 +172,18 @@ export function createStore(connection: Connection): RedisStore {
       return entries.map(([id, flat]): StreamEntry => ({ id, fields: Object.fromEntries(pairs(flat)) }));
     },
     async *scan(match, count = 500) {
-      let cursor = '0';
-      do {
-        const [next, keys] = (await run(['SCAN', cursor, 'MATCH', match, 'COUNT', String(count)])) as [
-          string,
-          string[],
-        ];
-        cursor = String(next);
-        yield* keys;
-      } while (cursor !== '0');
+      // A cluster's keys are spread over its masters, and each answers SCAN for its own only.
+      for (const send of connection.masters ? await connection.masters() : [run]) {
+        let cursor = '0';
+        do {
+          const [next, keys] = (await send(['SCAN', cursor, 'MATCH', match, 'COUNT', String(count)])) as [
+            string,
+            string[],
+          ];
+          cursor = String(next);
+          yield* keys;
+        } while (cursor !== '0');
+      }
     },
     async publish(channel, message) {
       return Number(await run(['PUBLISH', channel, message]));

@@ -1,8 +1,9 @@
-export type { Connection } from './connection.js';
+export type { Connection, SendCommand } from './connection.js';
 export { createStore } from './create-store.js';
 export { createStoreFromSettings, type RedisSettings, type StoreOptions } from './from-config.js';
 export { createRedisService, type RedisService, type RedisServiceOptions, utcDay } from './helpers.js';
 export { keys, STREAM_MAX_LEN } from './keys.js';
 export { createNodeRedisStore, type NodeRedisOptions } from './node-redis.js';
+export { createNodeRedisClusterStore, type NodeRedisClusterOptions } from './node-redis-cluster.js';
 export * from './store.js';
 export { createUpstashStore, type UpstashOptions } from './upstash.js';

@@ -3,6 +3,7 @@ import type { Connection } from './connection.js';
 import { createStore } from './create-store.js';
 import { DEFAULT_TIMEOUT_MS, withDeadline } from './deadline.js';
 import type { MessageHandler, RedisStore } from './store.js';
+import { subscribeWithin } from './subscription.js';
 
 /** Options of the native driver. */
 export interface NodeRedisOptions {
@@ -76,35 +77,8 @@ export function createNodeRedisStore(options: NodeRedisOptions): RedisStore {
         return client.sendCommand([...args]);
       });
     },
-    async subscribe(channel: string, handler: MessageHandler) {
-      // Once the deadline has passed the caller was told it failed: a SUBSCRIBE confirmed later must
-      // deliver nothing, and is undone.
-      let live = true;
-      const listener = (message: string, from: string): void => {
-        if (live) handler(message, from);
-      };
-      let sub: NonNullable<typeof subscriber> | undefined;
-      let subscribing: Promise<void> | undefined;
-      try {
-        await withDeadline(timeout, 'SUBSCRIBE', async () => {
-          const ready = await getSubscriber();
-          if (!live) return;
-          sub = ready;
-          subscribing = ready.subscribe(channel, listener);
-          await subscribing;
-        });
-      } catch (error) {
-        live = false;
-        subscribing?.then(() => sub?.unsubscribe(channel, listener)).catch(onError);
-        throw error;
-      }
-      return async () => {
-        live = false;
-        const active = sub;
-        if (!active) return;
-        await withDeadline(timeout, 'UNSUBSCRIBE', () => active.unsubscribe(channel, listener)).catch(onError);
-      };
-    },
+    subscribe: (channel: string, handler: MessageHandler) =>
+      subscribeWithin(timeout, getSubscriber, channel, handler, onError),
     async close() {
       clearTimeout(firstConnectWindow);
       // A graceful close waits for every pending reply, which a frozen Redis never sends: past the

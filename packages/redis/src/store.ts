@@ -24,7 +24,10 @@ export interface StreamEntry {
   fields: Record<string, string>;
 }
 
-/** Writes queued and sent together as one MULTI/EXEC transaction, in one round trip. */
+/**
+ * Writes queued and sent together as one atomic transaction, in one round trip. On a Redis Cluster every key must
+ * be in one hash slot (`keys.ts` hash tags), or it fails with CROSSSLOT; channels may be any.
+ */
 export interface StoreTransaction {
   set(key: string, value: string, options?: SetOptions): this;
   del(key: string): this;
@@ -49,13 +52,16 @@ export type MessageHandler = (message: string, channel: string) => void;
  * queueing, so that services can answer 503.
  */
 export interface RedisStore {
-  /** `redis` (native TCP) or `upstash` (REST). */
+  /** `redis` (native TCP: one Redis or a Redis Cluster) or `upstash` (REST). */
   readonly backend: 'redis' | 'upstash';
+  /** Resolves when Redis answers: on a cluster, every master (a master down leaves its slots unusable). */
   ping(): Promise<void>;
   get(key: string): Promise<string | null>;
+  /** Values of several keys, in order; on a cluster, keys of several slots are read per slot (not atomically). */
   mGet(keys: readonly string[]): Promise<(string | null)[]>;
   /** Resolves false when `ifAbsent` / `ifExists` prevented the write. */
   set(key: string, value: string, options?: SetOptions): Promise<boolean>;
+  /** Deletes keys; resolves with how many existed. On a cluster, keys of several slots go per slot (not atomically). */
   del(...keys: string[]): Promise<number>;
   /** Reads and deletes a key atomically (GETDEL); null when it did not exist. */
   getDel(key: string): Promise<string | null>;
@@ -83,7 +89,7 @@ export interface RedisStore {
   xAdd(key: string, fields: Record<string, string>, maxLen?: number): Promise<string>;
   /** Entries between two ids (`-` and `+` for the ends), oldest first. */
   xRange(key: string, start: string, end: string, count?: number): Promise<StreamEntry[]>;
-  /** Iterates keys matching a glob pattern with SCAN (never KEYS). */
+  /** Iterates keys matching a glob pattern with SCAN (never KEYS), on every master of a cluster. */
   scan(match: string, count?: number): AsyncIterable<string>;
   publish(channel: string, message: string): Promise<number>;
   /** Subscribes to a channel; resolves once the subscription is active, with a function that ends it. */
@@ -93,7 +99,7 @@ export interface RedisStore {
    * Runs a Lua script atomically (EVAL): `keys` are its KEYS (declared, as Upstash and Redis Cluster want),
    * `args` its ARGV. The reply is in RESP2 shapes on both backends: Lua numbers come back as integers
    * (fractions truncated), tables as arrays, `false`/nil as null. For a check-and-write no transaction can
-   * express, e.g. reserving budget against a limit.
+   * express, e.g. reserving budget against a limit. On a Redis Cluster all `keys` must be in one hash slot.
    */
   eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   /** Closes every connection this store opened. */

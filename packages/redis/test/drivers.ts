@@ -1,10 +1,27 @@
-import { startRedisServer, startUpstashRestServer, type TestRedis, type UpstashRestServer } from '@techsapo/testing';
-import { afterAll, beforeAll } from 'vitest';
-import { createNodeRedisStore, createUpstashStore, type RedisStore } from '../src/index.js';
+import {
+  redisClusterUnavailable,
+  startRedisCluster,
+  startRedisServer,
+  startUpstashRestServer,
+  type TestRedis,
+  type TestRedisCluster,
+  type UpstashRestServer,
+} from '@techsapo/testing';
+import { afterAll, beforeAll, it } from 'vitest';
+import {
+  createNodeRedisClusterStore,
+  createNodeRedisStore,
+  createUpstashStore,
+  type RedisStore,
+} from '../src/index.js';
 
-/** Both backends, each against the same fresh redis-server: node-redis directly, Upstash through the REST adapter. */
-export const DRIVERS = ['redis', 'upstash'] as const;
-export type Driver = (typeof DRIVERS)[number];
+/** The drivers over one redis-server: node-redis directly, Upstash through the REST adapter. */
+export const NODE_DRIVERS = ['redis', 'upstash'] as const;
+/** Why the `cluster` driver does not run here (no redis-server or redis-cli), or undefined when it does. */
+export const CLUSTER_SKIPPED = redisClusterUnavailable();
+/** Every driver that runs here: the two above, and node-redis's cluster client over a three-master cluster. */
+export const DRIVERS: readonly Driver[] = CLUSTER_SKIPPED ? NODE_DRIVERS : [...NODE_DRIVERS, 'cluster'];
+export type Driver = (typeof NODE_DRIVERS)[number] | 'cluster';
 
 /** Options of `open`: a deadline per call other than the drivers' default. */
 export interface OpenOptions {
@@ -13,27 +30,47 @@ export interface OpenOptions {
   maxQueuedCommands?: number;
 }
 
-/** Starts a redis-server and the Upstash adapter for this file; `open(driver)` makes stores closed after all. */
-export function useRedis(): { redis: () => TestRedis; open: (driver: Driver, options?: OpenOptions) => RedisStore } {
+/**
+ * Starts a redis-server and the Upstash adapter for this file, and a three-master Redis Cluster unless `cluster`
+ * is false (or it cannot run here: then a skipped test says why). `open(driver)` makes stores closed after all.
+ */
+export function useRedis({ cluster: withCluster = true } = {}): {
+  redis: () => TestRedis;
+  cluster: () => TestRedisCluster;
+  open: (driver: Driver, options?: OpenOptions) => RedisStore;
+} {
   let redis: TestRedis;
   let upstash: UpstashRestServer;
+  let cluster: TestRedisCluster | undefined;
   const stores: RedisStore[] = [];
+  const theCluster = (): TestRedisCluster => {
+    if (!cluster) throw new Error('no Redis Cluster in this file');
+    return cluster;
+  };
+  if (withCluster && CLUSTER_SKIPPED) it.skip(CLUSTER_SKIPPED, () => {});
   beforeAll(async () => {
-    redis = await startRedisServer();
+    [redis, cluster] = await Promise.all([
+      startRedisServer(),
+      withCluster && !CLUSTER_SKIPPED ? startRedisCluster() : undefined,
+    ]);
     upstash = await startUpstashRestServer({ redisUrl: redis.url });
   });
   afterAll(async () => {
     await Promise.all(stores.map((s) => s.close()));
     await upstash?.close();
     await redis?.close();
+    await cluster?.close();
   });
   return {
     redis: () => redis,
+    cluster: theCluster,
     open(driver, options = {}) {
       const store =
         driver === 'redis'
           ? createNodeRedisStore({ url: redis.url, ...options })
-          : createUpstashStore({ url: upstash.url, token: upstash.token, ...options });
+          : driver === 'upstash'
+            ? createUpstashStore({ url: upstash.url, token: upstash.token, ...options })
+            : createNodeRedisClusterStore({ nodes: theCluster().nodes, ...options });
       stores.push(store);
       return store;
     },

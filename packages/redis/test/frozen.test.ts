@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hasRedisServer } from '@techsapo/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RedisStore, RedisUnavailableError } from '../src/index.js';
-import { DRIVERS, useRedis } from './drivers.js';
+import { NODE_DRIVERS, useRedis } from './drivers.js';
 
 // A frozen Redis (SIGSTOP) keeps its connections open and answers nothing: only a deadline that keeps
 // counting after a command was written ends the wait. Each store here gets a 1 s deadline (not shorter:
@@ -11,7 +11,7 @@ import { DRIVERS, useRedis } from './drivers.js';
 const TIMEOUT_MS = 1000;
 const BOUND_MS = 3500;
 
-const env = useRedis();
+const env = useRedis({ cluster: false });
 const k = (name: string): string => `frozen:${randomUUID()}:${name}`;
 
 /** What a call came to within `BOUND_MS`: its error, `'resolved'`, or a note that it was still waiting. */
@@ -48,7 +48,7 @@ const up = (store: RedisStore): Promise<string> =>
   );
 
 // Freezes and thaws Redis: needs a redis-server of its own (not TEST_REDIS_URL).
-describe.runIf(hasRedisServer()).each(DRIVERS)('RedisStore over %s when Redis is frozen (SIGSTOP)', (driver) => {
+describe.runIf(hasRedisServer()).each(NODE_DRIVERS)('RedisStore over %s when Redis is frozen (SIGSTOP)', (driver) => {
   afterEach(async () => {
     // A failed test must not leave the server frozen for the next one (or for closing the stores).
     await env.redis().resume();

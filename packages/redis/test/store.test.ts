@@ -1,18 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { hasRedisServer } from '@techsapo/testing';
-import { describe, expect, it } from 'vitest';
-import { type RedisStore, RedisUnavailableError } from '../src/index.js';
-import { DRIVERS, useRedis } from './drivers.js';
+import { freePort, hasRedisServer } from '@techsapo/testing';
+import { createClient, type RedisClientType } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createNodeRedisClusterStore,
+  createStoreFromSettings,
+  type RedisStore,
+  RedisUnavailableError,
+} from '../src/index.js';
+import { DRIVERS, NODE_DRIVERS, useRedis } from './drivers.js';
 
 const env = useRedis();
+// Each key in a slot of its own (on a cluster): for what acts on one key, and for SCAN across every master.
 const k = (name: string): string => `test:${randomUUID()}:${name}`;
+// Keys sharing one hash tag, so one slot: what a transaction or script touches together must (on a cluster).
+const together = (): ((name: string) => string) => {
+  const tag = randomUUID();
+  return (name) => `test:{${tag}}:${name}`;
+};
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.each(DRIVERS)('RedisStore over %s', (driver) => {
   let store: RedisStore;
   it('connects', async () => {
     store = env.open(driver);
-    expect(store.backend).toBe(driver);
+    expect(store.backend).toBe(driver === 'upstash' ? 'upstash' : 'redis');
     await expect(store.ping()).resolves.toBeUndefined();
   });
 
@@ -96,9 +108,10 @@ describe.each(DRIVERS)('RedisStore over %s', (driver) => {
   });
 
   it('runs transactions atomically in order, declaring keys', async () => {
-    const a = k('ta');
-    const z = k('tz');
-    const h = k('th');
+    const t = together();
+    const a = t('ta');
+    const z = t('tz');
+    const h = t('th');
     const replies = await store
       .multi()
       .set(a, 'v', { ttlSeconds: 60 })
@@ -117,7 +130,7 @@ describe.each(DRIVERS)('RedisStore over %s', (driver) => {
   });
 
   it('runs Lua scripts with keys and arguments, in the same reply shapes on both backends', async () => {
-    const counter = k('lua');
+    const counter = together()('lua');
     const script = `local n = redis.call('INCRBY', KEYS[1], ARGV[1])
 if n > tonumber(ARGV[2]) then return false end
 return {n, 'ok', {n * 2}, 1.75}`;
@@ -153,10 +166,13 @@ return {n, 'ok', {n * 2}, 1.75}`;
 });
 
 // Stops and starts Redis: needs a redis-server of its own (not TEST_REDIS_URL).
-describe.runIf(hasRedisServer()).each(DRIVERS)('RedisStore over %s when Redis goes away', (driver) => {
+describe.runIf(hasRedisServer()).each(NODE_DRIVERS)('RedisStore over %s when Redis goes away', (driver) => {
   it('fails promptly with RedisUnavailableError and recovers when Redis returns', async () => {
     const store = env.open(driver);
-    await store.set('recover', '1');
+    // The previous driver's run restarted Redis: the Upstash adapter may still be reconnecting to it.
+    await expect
+      .poll(() => store.set('recover', '1').catch(() => false), { timeout: 10_000, interval: 100 })
+      .toBe(true);
     await env.redis().stop();
     const started = Date.now();
     await expect(store.get('recover')).rejects.toBeInstanceOf(RedisUnavailableError);
@@ -174,5 +190,122 @@ describe.runIf(hasRedisServer()).each(DRIVERS)('RedisStore over %s when Redis go
       .toBe('up');
     await store.set('recover', '2');
     expect(await store.get('recover')).toBe('2');
+  });
+});
+
+describe.runIf(DRIVERS.includes('cluster'))('RedisStore over a three-master Redis Cluster', () => {
+  let store: RedisStore;
+  const nodeClients: RedisClientType[] = [];
+  beforeAll(async () => {
+    store = env.open('cluster');
+    for (const node of env.cluster().nodes) {
+      const client = createClient({ url: `redis://${node}`, socket: { reconnectStrategy: false } });
+      client.on('error', () => {}); // one of the nodes is killed below
+      await client.connect();
+      nodeClients.push(client as RedisClientType);
+    }
+  });
+  afterAll(async () => {
+    await Promise.all(nodeClients.map((c) => (c.isReady ? c.close() : c.destroy())));
+  });
+
+  it('keeps keys on every master, and SCAN finds those of every master', async () => {
+    const prefix = k('spread');
+    const written = Array.from({ length: 60 }, (_, i) => `${prefix}:${i}`);
+    await Promise.all(written.map((key) => store.set(key, 'v')));
+    // Each node answers SCAN for its own keys only: every one of the three must hold some.
+    const perNode = await Promise.all(
+      nodeClients.map(async (c) => (await c.scan('0', { MATCH: `${prefix}:*`, COUNT: 1000 })).keys.length),
+    );
+    expect(perNode.every((n) => n > 0)).toBe(true);
+    const found: string[] = [];
+    for await (const key of store.scan(`${prefix}:*`, 5)) found.push(key);
+    expect(found.sort()).toEqual([...written].sort());
+  });
+
+  it('refuses a transaction across slots with CROSSSLOT, and runs it once its keys share a tag', async () => {
+    const error = await store
+      .multi()
+      .set(k('a'), '1')
+      .set(k('b'), '2')
+      .exec()
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/CROSSSLOT/);
+    expect(error).not.toBeInstanceOf(RedisUnavailableError);
+    const t = together();
+    await expect(store.multi().set(t('a'), '1').set(t('b'), '2').exec()).resolves.toEqual(['OK', 'OK']);
+    expect(await store.mGet([t('a'), t('b')])).toEqual(['1', '2']);
+  });
+
+  it('reads and deletes keys of many slots in one mGet and one del', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => k(`multi${i}`));
+    await Promise.all(names.map((key, i) => store.set(key, String(i))));
+    expect(await store.mGet([...names, k('missing')])).toEqual([...names.map((_, i) => String(i)), null]);
+    expect(await store.del(...names, k('missing'))).toBe(names.length);
+    expect(await store.mGet(names)).toEqual(names.map(() => null));
+  });
+
+  it('delivers what is published on any master to a subscriber, from a transaction too', async () => {
+    const channel = k('cluster-events');
+    const received: string[] = [];
+    const unsubscribe = await store.subscribe(channel, (message) => received.push(message));
+    // Published once through each master: classic pub/sub crosses the cluster bus to the subscriber's node.
+    await Promise.all(nodeClients.map((c, i) => c.publish(channel, `node${i}`)));
+    await store.multi().set(k('with-event'), 'x').publish(channel, 'from-tx').exec();
+    await expect.poll(() => [...received].sort()).toEqual(['from-tx', 'node0', 'node1', 'node2']);
+    await unsubscribe();
+  });
+
+  it("keeps a channel's messages in the order they were published", async () => {
+    const channel = k('ordered');
+    const received: string[] = [];
+    const unsubscribe = await store.subscribe(channel, (message) => received.push(message));
+    const sent = Array.from({ length: 40 }, (_, i) => String(i));
+    for (const message of sent) await store.publish(channel, message);
+    await expect.poll(() => received.length).toBe(sent.length);
+    expect(received).toEqual(sent);
+    await unsubscribe();
+  });
+
+  it('is the driver createStoreFromSettings picks when REDIS_CLUSTER_NODES is set, whatever REDIS_URL says', async () => {
+    const chosen = createStoreFromSettings({
+      redis_cluster_nodes: env.cluster().nodes,
+      redis_url: 'redis://127.0.0.1:1',
+    });
+    try {
+      const key = k('chosen');
+      await chosen.set(key, 'via-settings');
+      expect(await store.get(key)).toBe('via-settings');
+      // Only a cluster refuses keys of two slots in one transaction.
+      await expect(chosen.multi().set(k('a'), '1').set(k('b'), '2').exec()).rejects.toThrow(/CROSSSLOT/);
+    } finally {
+      await chosen.close();
+    }
+  });
+
+  // Last: it breaks this file's cluster.
+  it('fails promptly with RedisUnavailableError once a master is down, and says so on ping', async () => {
+    const names = Array.from({ length: 30 }, (_, i) => k(`crash${i}`));
+    await Promise.all(names.map((key) => store.set(key, 'v')));
+    await expect(store.ping()).resolves.toBeUndefined();
+    await env.cluster().stopNode(1);
+    const started = Date.now();
+    await expect(store.ping()).rejects.toBeInstanceOf(RedisUnavailableError);
+    const reads = await Promise.allSettled(names.map((key) => store.get(key)));
+    const failed = reads.filter((r) => r.status === 'rejected');
+    // About a third of the keys were on the dead master; the others still answer.
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.length).toBeLessThan(names.length);
+    for (const r of failed) expect(r.reason).toBeInstanceOf(RedisUnavailableError);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('fails promptly with RedisUnavailableError while no node of the cluster answers', async () => {
+    const lost = createNodeRedisClusterStore({ nodes: [`127.0.0.1:${await freePort()}`], timeoutMs: 500 });
+    const started = Date.now();
+    await expect(lost.get('k')).rejects.toBeInstanceOf(RedisUnavailableError);
+    await expect(lost.ping()).rejects.toBeInstanceOf(RedisUnavailableError);
+    expect(Date.now() - started).toBeLessThan(2000);
+    await lost.close();
   });
 });

@@ -40,7 +40,8 @@ export function accessRefusedReporter(
   log: FastifyBaseLogger,
 ): (refusal: AccessRefusal) => void {
   return (refusal) => {
-    log.warn({ refusal }, "access refused: a user reached for another user's %s", refusal.resource);
+    // Worded for the operator's weekly `grep "security.*alert" logs/techsapo.log`.
+    log.warn({ refusal }, "security alert: access refused: a user reached for another user's %s", refusal.resource);
     reportAccessRefused(store, { service, ...refusal }).catch((err: unknown) => {
       log.warn({ err, refusal }, 'could not record a refused access');
     });

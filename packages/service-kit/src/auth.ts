@@ -76,8 +76,9 @@ export interface InternalAuthOptions {
 
 /**
  * Guards an internal service. With a token, every route but `/health` and `/ping` answers 401 without
- * `Authorization: Bearer <token>`. State-changing requests are JSON only (text/plain is not parsed, so a
- * cross-site form or `fetch` gets 415) and are refused with 403 when a browser's `Origin` is foreign.
+ * `Authorization: Bearer <token>` (logged at warn as `internal auth failed: ...`). State-changing requests are
+ * JSON only (text/plain is not parsed, so a cross-site form or `fetch` gets 415) and are refused with 403 when
+ * a browser's `Origin` is foreign (logged as `security alert: refused a cross-site ...`).
  */
 export const internalAuthPlugin = fp(
   async (app: FastifyInstance, options: InternalAuthOptions) => {
@@ -88,10 +89,19 @@ export const internalAuthPlugin = fp(
     app.addHook('onRequest', async (request, reply) => {
       if (OPEN_ROUTES.has(request.url.split('?')[0] ?? '')) return;
       if (token !== undefined && !isInternalToken(request.headers.authorization, token)) {
+        // The operator's `grep "auth.*fail"` finds these; what was presented is never logged.
+        request.log.warn(
+          { presented: request.headers.authorization === undefined ? 'none' : 'wrong' },
+          'internal auth failed: %s %s without the internal token',
+          request.method,
+          request.url.split('?')[0],
+        );
         return deny(reply, 401, 'UNAUTHORIZED', 'this service needs Authorization: Bearer <INTERNAL_API_TOKEN>');
       }
       const origin = request.headers.origin;
       if (STATE_CHANGING.has(request.method) && origin !== undefined && !sameOrigin(request, origin, allowedOrigins)) {
+        const path = request.url.split('?')[0];
+        request.log.warn({ origin }, 'security alert: refused a cross-site %s %s', request.method, path);
         return deny(reply, 403, 'FORBIDDEN_ORIGIN', `requests from origin ${origin} may not change anything here`);
       }
       request.userId = userFromHeaders(request.headers, token !== undefined);

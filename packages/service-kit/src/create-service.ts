@@ -18,6 +18,7 @@ import { internalAuthPlugin } from './auth.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import { type HealthCheck, runChecks } from './health.js';
 import { useBoundedJsonParser } from './json-body.js';
+import { LogFiles, logDestination } from './log-files.js';
 import { loggerOptions, requestLogger } from './logger.js';
 import { validatorCompiler } from './validation.js';
 
@@ -25,6 +26,16 @@ import { validatorCompiler } from './validation.js';
 // bundlers (vitest) may give the plugin itself.
 const metricsPlugin = ((fastifyMetrics as { default?: unknown }).default ??
   fastifyMetrics) as typeof fastifyMetrics.default;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The log files this service writes (`[server] log_dir`; none when it logs to stdout or a given stream), and
+     * any other it opens through them: reopened on `REOPEN_SIGNAL`, closed last on `app.close()`.
+     */
+    logFiles: LogFiles;
+  }
+}
 
 /** A Fastify instance with TypeBox typing, as every TechSapo service uses it. */
 export type Service = FastifyInstance<
@@ -46,7 +57,7 @@ export interface ServiceOptions {
   healthChecks?: Record<string, HealthCheck>;
   /** How long `/health` waits for a check (default 2000 ms). */
   healthTimeoutMs?: number;
-  /** Where logs go (default stdout); tests pass a stream to read them. */
+  /** Where logs go (default: `[server] log_dir`'s files, else stdout); tests pass a stream to read them. */
   logStream?: DestinationStream;
   /** Dependencies `/health` reports without answering 503 when they are down (a service that can do without them). */
   optionalHealthChecks?: Record<string, HealthCheck>;
@@ -95,10 +106,10 @@ const HealthSchema = Type.Object({
  */
 export async function createService(options: ServiceOptions): Promise<Service> {
   const { config, name, version } = options;
-  const loggerInstance: FastifyBaseLogger = pino(
-    loggerOptions(name, config.server.log_level),
-    options.logStream ?? pino.destination(1),
-  );
+  const destination = options.logStream
+    ? { stream: options.logStream, files: new LogFiles() }
+    : logDestination(config, name);
+  const loggerInstance: FastifyBaseLogger = pino(loggerOptions(name, config.server.log_level), destination.stream);
   const app = Fastify({
     loggerInstance,
     bodyLimit: config.server.body_limit_bytes,
@@ -111,6 +122,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const logFiles = destination.files;
+  app.decorate('logFiles', logFiles);
+  // Added first, so run last: `onClose` hooks run in reverse order, and the others may log.
+  app.addHook('onClose', () => logFiles.close());
   useBoundedJsonParser(app);
 
   app.setValidatorCompiler(validatorCompiler);

@@ -9,7 +9,7 @@ import { levels } from 'pino';
 import { AppServerExitedError, AppServerTimeoutError } from '../codex/app-server.js';
 import { type CodexRuntime, ThreadLostError, type TurnOptions, UnknownThreadError } from '../codex/runtime.js';
 import { type ThreadSettings, type TurnProgress, type TurnResult, type Usage, ZERO_USAGE } from '../codex/types.js';
-import { ToolError } from '../errors.js';
+import { SERVICE_FAULTS, ToolError } from '../errors.js';
 import { createSecretMasker, maskDeep, maskProgress, type SecretMasker } from '../security/secrets.js';
 import { type Ask, ThreadAskers } from './askers.js';
 import { CancelledError, Limiter, OverloadedError } from './limiter.js';
@@ -296,20 +296,25 @@ export class CodexBridge extends EventEmitter<BridgeEvents> {
     Promise.all(writes).catch((error: unknown) =>
       this.log.warn({ err: error }, 'could not record a tool call in Redis'),
     );
+    const line = () =>
+      this.mask({
+        tool,
+        userId,
+        threadId: event.threadId,
+        durationMs,
+        cached: event.cached,
+        error: failure?.message ?? null,
+        costUsd,
+      });
+    if (failure) {
+      // Worded for the operator's `grep "MCP.*error" logs/codex-mcp.log`.
+      const level = SERVICE_FAULTS.has(failure.code) ? 'error' : 'warn';
+      this.log[level]({ ...line(), code: failure.code }, 'MCP tool error: %s %s', tool, failure.code);
+      return;
+    }
     // Masking costs a walk of the record: only for a log line that will be written.
     if ((levels.values[this.log.level] ?? Number.POSITIVE_INFINITY) <= levels.values.info!)
-      this.log.info(
-        this.mask({
-          tool,
-          userId,
-          threadId: event.threadId,
-          durationMs,
-          cached: event.cached,
-          error: failure?.message ?? null,
-          costUsd,
-        }),
-        'tool call',
-      );
+      this.log.info(line(), 'tool call');
   }
 
   private mask<T>(value: T): T {

@@ -38,7 +38,7 @@ const forbidden = (reply: FastifyReply, message: string) =>
  */
 export const mcpRoutes: FastifyPluginAsync<McpRoutesOptions> = async (app, options) => {
   const node = toNodeHandler(options.handler, {
-    onerror: (error) => app.log.error({ err: error }, 'MCP request failed'),
+    onerror: (error) => app.log.error({ err: error }, 'MCP transport error: %s', error.message),
   });
   // The SDK's own Host check is port-agnostic; ours keeps the port (`[mcp] allowed_hosts` lists host:port).
   app.addHook('onRequest', async (request, reply) => {

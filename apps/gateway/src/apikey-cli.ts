@@ -1,9 +1,8 @@
 // `npm run apikey -- create|list|revoke ...`: manages the gateway's API keys in the configured Redis.
 import { ConfigError, loadConfig } from '@techsapo/config';
-import { createStoreFromSettings, RedisNotConfiguredError, RedisUnavailableError } from '@techsapo/redis';
+import { createStoreFromSettings, RedisNotConfiguredError, RedisUnavailableError, redisAnswers } from '@techsapo/redis';
 import { ApiKeyRepository } from './api-keys.js';
 import { runApiKeyCommand } from './apikey-command.js';
-import { redisAnswers } from './redis-ready.js';
 
 let status: number;
 try {

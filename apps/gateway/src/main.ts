@@ -1,9 +1,9 @@
+import { redisAnswers } from '@techsapo/redis';
 import { startService } from '@techsapo/service-kit';
 import { ApiKeyRepository } from './api-keys.js';
 import { buildApp } from './app.js';
 import { adminKeyNotice, mintFirstAdminKey } from './bootstrap.js';
 import { StartupError } from './errors.js';
-import { redisAnswers } from './redis-ready.js';
 
 await startService(
   'gateway',

@@ -1,13 +1,12 @@
 import { type Config, loadConfig } from '@techsapo/config';
 import type { CreatedApiKey } from '@techsapo/contracts/api-keys';
-import { createNodeRedisStore, type RedisStore } from '@techsapo/redis';
+import { createNodeRedisStore, type RedisStore, redisAnswers } from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
 import { buildApp as buildSessionService } from '@techsapo/session-service/app';
 import { freePort, startRedisServer, type TestRedis } from '@techsapo/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { ApiKeyRepository, type NewApiKey } from '../src/api-keys.js';
 import { buildApp } from '../src/app.js';
-import { redisAnswers } from '../src/redis-ready.js';
 
 /** The internal token the gateway and the session-service share in tests. */
 export const TOKEN = 'internal-token-0123456789abcdef';

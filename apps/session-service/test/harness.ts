@@ -7,7 +7,8 @@ import {
 } from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
 import {
-  redisClusterUnavailable,
+  CLUSTER_SKIPPED,
+  type Driver,
   startRedisCluster,
   startRedisServer,
   startUpstashRestServer,
@@ -18,13 +19,7 @@ import {
 import { afterAll, beforeAll, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 
-/** The drivers over one redis-server (which tests can stop and freeze): node-redis, and Upstash over REST. */
-export const NODE_DRIVERS = ['redis', 'upstash'] as const;
-/** Why the `cluster` driver does not run here (no redis-server or redis-cli), or undefined when it does. */
-export const CLUSTER_SKIPPED = redisClusterUnavailable();
-/** Every driver that runs here: the two above, and node-redis's cluster client over a three-master cluster. */
-export const DRIVERS: readonly Driver[] = CLUSTER_SKIPPED ? NODE_DRIVERS : [...NODE_DRIVERS, 'cluster'];
-export type Driver = (typeof NODE_DRIVERS)[number] | 'cluster';
+export { CLUSTER_SKIPPED, DRIVERS, type Driver, NODE_DRIVERS } from '@techsapo/testing';
 
 /** A fixed test key; real keys come from `openssl rand -base64 32`. */
 export const KEY_A = Buffer.alloc(32, 1).toString('base64');

@@ -1,4 +1,3 @@
-import type { CostSummary } from '@techsapo/contracts/costs';
 import type { RedisService, RedisStore } from '@techsapo/redis';
 
 /**
@@ -16,7 +15,7 @@ export interface GuideSetOptions {
  * The guide's `RedisService`: plain keys (`set`, `get`, `del`, `keys`), sessions, cache and cost tracking, on
  * the project's configured Redis (`REDIS_URL`, or Upstash REST), as the services see it.
  */
-export interface GuideRedisService {
+export interface GuideRedisService extends Omit<RedisService, 'store'> {
   /** Stores a string (other values as JSON); `'OK'`, or `null` when `nx` / `xx` prevented it. */
   set(key: string, value: unknown, options?: GuideSetOptions): Promise<'OK' | null>;
   /** The string at `key`, or `null`. */
@@ -25,14 +24,6 @@ export interface GuideRedisService {
   del(...keys: string[]): Promise<number>;
   /** Every key matching a glob pattern, found with `SCAN` (never `KEYS`, which blocks Redis). */
   keys(pattern: string): Promise<string[]>;
-  setSession(sessionId: string, data: unknown, ttlSeconds: number): Promise<void>;
-  getSession<T = unknown>(sessionId: string): Promise<T | null>;
-  deleteSession(sessionId: string): Promise<boolean>;
-  setCache(key: string, value: unknown, ttlSeconds: number): Promise<void>;
-  getCache<T = unknown>(key: string): Promise<T | null>;
-  deleteCache(key: string): Promise<boolean>;
-  trackCost(userId: string, model: string, tokens: number, costUsd: number): Promise<void>;
-  getCostSummary(userId: string, period: string): Promise<CostSummary>;
   /** Closes the connection now (it also closes by itself once idle; the next call opens a new one). */
   close(): Promise<void>;
 }

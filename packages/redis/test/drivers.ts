@@ -1,5 +1,6 @@
 import {
-  redisClusterUnavailable,
+  CLUSTER_SKIPPED,
+  type Driver,
   startRedisCluster,
   startRedisServer,
   startUpstashRestServer,
@@ -15,13 +16,7 @@ import {
   type RedisStore,
 } from '../src/index.js';
 
-/** The drivers over one redis-server: node-redis directly, Upstash through the REST adapter. */
-export const NODE_DRIVERS = ['redis', 'upstash'] as const;
-/** Why the `cluster` driver does not run here (no redis-server or redis-cli), or undefined when it does. */
-export const CLUSTER_SKIPPED = redisClusterUnavailable();
-/** Every driver that runs here: the two above, and node-redis's cluster client over a three-master cluster. */
-export const DRIVERS: readonly Driver[] = CLUSTER_SKIPPED ? NODE_DRIVERS : [...NODE_DRIVERS, 'cluster'];
-export type Driver = (typeof NODE_DRIVERS)[number] | 'cluster';
+export { CLUSTER_SKIPPED, DRIVERS, type Driver, NODE_DRIVERS } from '@techsapo/testing';
 
 /** Options of `open`: a deadline per call other than the drivers' default. */
 export interface OpenOptions {

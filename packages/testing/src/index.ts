@@ -18,6 +18,14 @@ export {
   startFakeResponses,
 } from './fake-responses.js';
 export { mcpRequest, type RpcAnswer, TASKS_CAPABILITIES } from './mcp-request.js';
-export { redisClusterUnavailable, startRedisCluster, type TestRedisCluster } from './redis-cluster.js';
+export {
+  CLUSTER_SKIPPED,
+  DRIVERS,
+  type Driver,
+  NODE_DRIVERS,
+  redisClusterUnavailable,
+  startRedisCluster,
+  type TestRedisCluster,
+} from './redis-cluster.js';
 export { freePort, hasRedisServer, startRedisServer, type TestRedis } from './redis-server.js';
 export { startUpstashRestServer, type UpstashRestServer } from './upstash-rest.js';

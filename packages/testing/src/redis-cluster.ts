@@ -171,3 +171,12 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     throw error;
   }
 }
+
+/** The store drivers a test suite runs over: node-redis and Upstash REST on one redis-server, and the cluster. */
+/** The drivers over one redis-server: node-redis directly, Upstash through the REST adapter. */
+export const NODE_DRIVERS = ['redis', 'upstash'] as const;
+/** Why the `cluster` driver does not run here (no redis-server or redis-cli), or undefined when it does. */
+export const CLUSTER_SKIPPED = redisClusterUnavailable();
+/** Every driver that runs here: the two above, and node-redis's cluster client over a three-master cluster. */
+export const DRIVERS: readonly Driver[] = CLUSTER_SKIPPED ? NODE_DRIVERS : [...NODE_DRIVERS, 'cluster'];
+export type Driver = (typeof NODE_DRIVERS)[number] | 'cluster';

@@ -224,14 +224,15 @@ describe('maskConfig', () => {
     const config = loadConfig({
       cwd: project(''),
       env: {
-        UPSTASH_REDIS_REST_TOKEN: 'tok-123',
-        SESSION_ENCRYPTION_KEY: 'k',
-        HUGGINGFACE_API_KEY: 'hf',
-        REDIS_URL: 'redis://user:pw@host:6379',
+        UPSTASH_REDIS_REST_TOKEN: 'secret-token-123',
+        SESSION_ENCRYPTION_KEY: 'secret-session-key',
+        HUGGINGFACE_API_KEY: 'secret-hf-key',
+        REDIS_URL: 'redis://user:secret-pw@host:6379',
       },
     });
     const masked = JSON.stringify(maskConfig(config));
-    expect(masked).not.toMatch(/tok-123|"k"|hf|pw@/);
+    // Distinctive values: the temp directory's random name (in `source`) must not match by chance.
+    expect(masked).not.toMatch(/secret-/);
     expect(masked).toContain('redis://****@host:6379');
   });
 

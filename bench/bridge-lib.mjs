@@ -1,7 +1,9 @@
 // Helpers of bench/bridge.mjs: child processes that never outlive the bench, stats, /proc readings, MCP clients.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -127,4 +129,51 @@ export async function call(client, name, args) {
   const result = await client.callTool({ name, arguments: args });
   if (result.isError) throw new Error(`${name}: ${result.content?.[0]?.text}`);
   return result.structuredContent;
+}
+
+// ---- the gateway stack: redis-server, the built session-service and gateway (bench/gateway.mjs, wall-bounce.mjs) ----
+
+/**
+ * Starts a fresh redis-server, then the built session-service and gateway in production mode (LOG_LEVEL=warn,
+ * the internal token, a 256 MB heap, rate limits out of reach) with `env` added to both and `gatewayEnv` to the
+ * gateway; `BENCH_SESSION_ARGS` / `BENCH_GATEWAY_ARGS` add node flags (e.g. --cpu-prof). Resolves once both answer
+ * /health, with their processes, URLs, the internal token and an admin key the gateway takes.
+ */
+export async function startGatewayStack({ root, logFd, env = {}, gatewayEnv = {} }) {
+  const { startRedisServer } = await import('@techsapo/testing');
+  const [sessionPort, gatewayPort] = await Promise.all([freePort(), freePort()]);
+  const redis = await startRedisServer();
+  onStop(() => redis.close());
+  const token = randomBytes(32).toString('hex');
+  const adminKey = `bench-admin-${randomBytes(24).toString('hex')}`;
+  const common = {
+    ...process.env,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    REDIS_URL: redis.url,
+    INTERNAL_API_TOKEN: token,
+    ...env,
+  };
+  const service = (app, flags, extra) =>
+    start(
+      app,
+      process.execPath,
+      ['--max-old-space-size=256', ...(flags ?? '').split(' ').filter(Boolean), 'dist/main.js'],
+      { cwd: join(root, 'apps', app), stdio: ['ignore', logFd, logFd], env: { ...common, ...extra } },
+    );
+  const session = service('session-service', process.env.BENCH_SESSION_ARGS, {
+    SESSION_SERVICE_PORT: String(sessionPort),
+    SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  });
+  const gateway = service('gateway', process.env.BENCH_GATEWAY_ARGS, {
+    PORT: String(gatewayPort),
+    SESSION_SERVICE_URL: `http://127.0.0.1:${sessionPort}`,
+    TECHSAPO_ADMIN_API_KEY: adminKey,
+    TECHSAPO_GATEWAY_RATE_LIMIT_USER_MAX: '1000000000',
+    ...gatewayEnv,
+  });
+  const [sessionUrl, gatewayUrl] = [sessionPort, gatewayPort].map((port) => `http://127.0.0.1:${port}`);
+  for (const url of [sessionUrl, gatewayUrl]) await waitUntil(url, async () => (await fetch(`${url}/health`)).ok);
+  return { redis, token, adminKey, session, gateway, sessionUrl, gatewayUrl };
 }

@@ -8,15 +8,13 @@
 // server CPU per request from /proc). Env BENCH_*: ROUNDS 5, SERIAL 2000, DURATION 5, CONNECTIONS 50; GATEWAY_ARGS and
 // SESSION_ARGS: more node flags for those services (e.g. --cpu-prof).
 // Writes bench/results/gateway.md.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startRedisServer } from '@techsapo/testing';
 import autocannon from 'autocannon';
-import { cpuMicros, freePort, median, onStop, pct, sh, start, stopAll, waitUntil } from './bridge-lib.mjs';
+import { cpuMicros, freePort, median, pct, sh, start, startGatewayStack, stopAll, waitUntil } from './bridge-lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const env = (name, dflt) => Number(process.env[`BENCH_${name}`] ?? dflt);
@@ -35,49 +33,12 @@ mkdirSync(join(root, 'bench/results'), { recursive: true });
 const logFd = openSync(join(root, 'bench/results/gateway-servers.log'), 'w');
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-const [sessionPort, gatewayPort, helloPort] = await Promise.all([1, 2, 3].map(() => freePort()));
-const redis = await startRedisServer();
-onStop(() => redis.close());
-const token = randomBytes(32).toString('hex');
-const adminKey = `bench-admin-${randomBytes(24).toString('hex')}`;
-const common = {
-  ...process.env,
-  NODE_ENV: 'production',
-  HOST: '127.0.0.1',
-  LOG_LEVEL: 'warn',
-  REDIS_URL: redis.url,
-  INTERNAL_API_TOKEN: token,
-};
-const service = (app, extra) =>
-  start(
-    app,
-    process.execPath,
-    [
-      '--max-old-space-size=256',
-      ...(process.env[`BENCH_${app === 'gateway' ? 'GATEWAY' : 'SESSION'}_ARGS`] ?? '').split(' ').filter(Boolean),
-      'dist/main.js',
-    ],
-    {
-      cwd: join(root, 'apps', app),
-      stdio: ['ignore', logFd, logFd],
-      env: { ...common, ...extra },
-    },
-  );
-const session = service('session-service', {
-  SESSION_SERVICE_PORT: String(sessionPort),
-  SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-});
-const gateway = service('gateway', {
-  PORT: String(gatewayPort),
-  SESSION_SERVICE_URL: `http://127.0.0.1:${sessionPort}`,
-  TECHSAPO_ADMIN_API_KEY: adminKey,
-  TECHSAPO_GATEWAY_RATE_LIMIT_USER_MAX: '1000000000',
-});
+const { token, adminKey, session, gateway, sessionUrl, gatewayUrl } = await startGatewayStack({ root, logFd });
+const helloPort = await freePort();
 const hello = start('hello', process.execPath, [join(root, 'bench/hello-server.mjs'), String(helloPort)], {
   stdio: ['ignore', logFd, logFd],
 });
-const [sessionUrl, gatewayUrl, helloUrl] = [sessionPort, gatewayPort, helloPort].map((p) => `http://127.0.0.1:${p}`);
-for (const url of [sessionUrl, gatewayUrl]) await waitUntil(url, async () => (await fetch(`${url}/health`)).ok, 30_000);
+const helloUrl = `http://127.0.0.1:${helloPort}`;
 await waitUntil('hello', async () => (await fetch(`${helloUrl}/hello`)).ok);
 
 // A user key, and that user's session (~100 bytes of data), made through the gateway.

@@ -8,13 +8,12 @@
 //  2. BATCHES batches of RUNS concurrent runs on one gateway: failures, wall time, the gateway's RSS after each.
 // Env BENCH_*: SERIAL 100 runs per kind, RUNS 100 concurrent, BATCHES 10 of them, PAUSE_S 40 (then one more
 // batch), GATEWAY_ARGS more node flags for the gateway (e.g. --trace-gc, whose lines go to the servers' log). Writes bench/results/wall-bounce.md.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startFakeLlmApis, startRedisServer } from '@techsapo/testing';
-import { freePort, median, onStop, pct, rssMb, start, stopAll, waitUntil } from './bridge-lib.mjs';
+import { startFakeLlmApis } from '@techsapo/testing';
+import { median, onStop, pct, rssMb, startGatewayStack, stopAll } from './bridge-lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const env = (name, dflt) => Number(process.env[`BENCH_${name}`] ?? dflt);
@@ -65,46 +64,13 @@ writeFileSync(
   `[wall_bounce]\nmax_bounces = 5\nrun_cost_cap_usd = 1.0\n\n${providerToml('oa', 'openai-compatible', 'fake-gpt', fake.baseUrls.openai)}\n${providerToml('cl', 'anthropic', 'fake-claude', fake.baseUrls.anthropic)}\n${providerToml('gm', 'gemini', 'fake-gemini', fake.baseUrls.gemini)}`,
 );
 
-const [sessionPort, gatewayPort] = await Promise.all([freePort(), freePort()]);
-const redis = await startRedisServer();
-onStop(() => redis.close());
-const token = randomBytes(32).toString('hex');
-const adminKey = `bench-admin-${randomBytes(24).toString('hex')}`;
-const common = {
-  ...process.env,
-  NODE_ENV: 'production',
-  HOST: '127.0.0.1',
-  LOG_LEVEL: 'warn',
-  REDIS_URL: redis.url,
-  INTERNAL_API_TOKEN: token,
-  CODEX_MCP_CONFIG: file,
-  FAKE_LLM_KEY: fake.apiKey,
-};
-const service = (app, extra) =>
-  start(
-    app,
-    process.execPath,
-    ['--max-old-space-size=256', ...(process.env.BENCH_GATEWAY_ARGS ?? '').split(' ').filter(Boolean), 'dist/main.js'],
-    {
-      cwd: join(root, 'apps', app),
-      stdio: ['ignore', logFd, logFd],
-      env: { ...common, ...extra },
-    },
-  );
-service('session-service', {
-  SESSION_SERVICE_PORT: String(sessionPort),
-  SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-});
-const gateway = service('gateway', {
-  PORT: String(gatewayPort),
-  SESSION_SERVICE_URL: `http://127.0.0.1:${sessionPort}`,
-  TECHSAPO_ADMIN_API_KEY: adminKey,
-  TECHSAPO_GATEWAY_RATE_LIMIT_USER_MAX: '1000000000',
+const { adminKey, gateway, gatewayUrl } = await startGatewayStack({
+  root,
+  logFd,
+  env: { CODEX_MCP_CONFIG: file, FAKE_LLM_KEY: fake.apiKey },
   // Each run reserves [wall_bounce] run_cost_cap_usd: 100 at once would pass the default 70 USD a month.
-  MONTHLY_BUDGET_LIMIT: '1000000',
+  gatewayEnv: { MONTHLY_BUDGET_LIMIT: '1000000' },
 });
-const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-await waitUntil('gateway', async () => (await fetch(`${gatewayUrl}/health`)).ok, 30_000);
 
 const json = { 'content-type': 'application/json' };
 const created = await fetch(`${gatewayUrl}/api/v1/admin/keys`, {

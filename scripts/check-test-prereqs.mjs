@@ -14,10 +14,17 @@ if (major < 24 || (major === 24 && minor < 11)) {
 if (!existsSync(new URL('../node_modules/.bin/turbo', import.meta.url)))
   problems.push('Dependencies are not installed: run `npm ci` first.');
 const redisBin = process.env.REDIS_SERVER_BIN ?? 'redis-server';
-const hasRedis = spawnSync(redisBin, ['--version'], { stdio: 'ignore' }).status === 0;
-if (!hasRedis && !process.env.TEST_REDIS_URL) {
+const redisCli = process.env.REDIS_CLI_BIN ?? 'redis-cli';
+for (const bin of [redisBin, redisCli]) {
+  if (spawnSync(bin, ['--version'], { stdio: 'ignore' }).status !== 0) {
+    problems.push(
+      `No \`${bin}\` on PATH: the tests start their own Redis servers and a three-master Redis Cluster (Debian/Ubuntu: \`sudo apt-get install -y redis-server\`, which brings redis-cli; macOS: \`brew install redis\`).`,
+    );
+  }
+}
+if (spawnSync('logrotate', ['--version'], { stdio: 'ignore' }).status !== 0) {
   problems.push(
-    `No \`${redisBin}\` on PATH and no TEST_REDIS_URL: install Redis 7 (Debian/Ubuntu: \`sudo apt-get install -y redis-server\`; macOS: \`brew install redis\`), or set TEST_REDIS_URL=redis://host:port to share a running server (tests that stop Redis are then left out).`,
+    'No `logrotate` on PATH: docs/logrotate/techsapo is tested with it (Debian/Ubuntu: `sudo apt-get install -y logrotate`).',
   );
 }
 const promtool = process.env.PROMTOOL_BIN ?? 'promtool';

@@ -1,12 +1,6 @@
 import { loadConfig } from '@techsapo/config';
 import type { Service } from '@techsapo/service-kit';
-import {
-  hasRedisServer,
-  startRedisServer,
-  startUpstashRestServer,
-  type TestRedis,
-  type UpstashRestServer,
-} from '@techsapo/testing';
+import { startRedisServer, startUpstashRestServer, type TestRedis, type UpstashRestServer } from '@techsapo/testing';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
@@ -71,7 +65,7 @@ async function answer(app: Service, request: InjectOptions & { url: string }): P
 }
 
 // Freezes and thaws Redis: needs a redis-server of its own (not TEST_REDIS_URL).
-describe.runIf(hasRedisServer()).each(NODE_DRIVERS)('when Redis is frozen by SIGSTOP (%s)', (driver) => {
+describe.each(NODE_DRIVERS)('when Redis is frozen by SIGSTOP (%s)', (driver) => {
   it('answers 503 REDIS_UNAVAILABLE within the configured timeout, and 200 again after SIGCONT', async () => {
     const app = await startApp(driver);
     const created = await answer(app, { method: 'POST', url: '/api/v1/sessions', payload: { data: { keep: true } } });

@@ -7,7 +7,6 @@ import {
 } from '@techsapo/redis';
 import type { Service } from '@techsapo/service-kit';
 import {
-  CLUSTER_SKIPPED,
   type Driver,
   startRedisCluster,
   startRedisServer,
@@ -16,10 +15,10 @@ import {
   type TestRedisCluster,
   type UpstashRestServer,
 } from '@techsapo/testing';
-import { afterAll, beforeAll, it } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../src/app.js';
 
-export { CLUSTER_SKIPPED, DRIVERS, type Driver, NODE_DRIVERS } from '@techsapo/testing';
+export { DRIVERS, type Driver, NODE_DRIVERS } from '@techsapo/testing';
 
 /** A fixed test key; real keys come from `openssl rand -base64 32`. */
 export const KEY_A = Buffer.alloc(32, 1).toString('base64');
@@ -48,12 +47,8 @@ export function useSessionService({ cluster: withCluster = true } = {}) {
   let upstash: UpstashRestServer;
   let cluster: TestRedisCluster | undefined;
   const closers: (() => Promise<unknown>)[] = [];
-  if (withCluster && CLUSTER_SKIPPED) it.skip(CLUSTER_SKIPPED, () => {});
   beforeAll(async () => {
-    [redis, cluster] = await Promise.all([
-      startRedisServer(),
-      withCluster && !CLUSTER_SKIPPED ? startRedisCluster() : undefined,
-    ]);
+    [redis, cluster] = await Promise.all([startRedisServer(), withCluster ? startRedisCluster() : undefined]);
     upstash = await startUpstashRestServer({ redisUrl: redis.url });
   });
   afterAll(async () => {

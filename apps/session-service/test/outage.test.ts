@@ -1,12 +1,11 @@
 import type { Service } from '@techsapo/service-kit';
-import { hasRedisServer } from '@techsapo/testing';
 import { describe, expect, it } from 'vitest';
 import { NODE_DRIVERS, useSessionService } from './harness.js';
 
 const env = useSessionService({ cluster: false });
 
 // These stop and start Redis: they need a redis-server of their own (not TEST_REDIS_URL).
-describe.runIf(hasRedisServer()).each(NODE_DRIVERS)('when Redis stops and returns (%s)', (driver) => {
+describe.each(NODE_DRIVERS)('when Redis stops and returns (%s)', (driver) => {
   it('answers 503 promptly, reports /health 503 and recovers by itself', async () => {
     const app: Service = await env.app(driver);
     const created = (
@@ -46,7 +45,7 @@ describe.runIf(hasRedisServer()).each(NODE_DRIVERS)('when Redis stops and return
   });
 });
 
-describe.runIf(hasRedisServer())('starting while Redis is down', () => {
+describe('starting while Redis is down', () => {
   it('starts, answers 503, and serves once Redis is up', async () => {
     await env.redis().stop();
     const app = await env.app('redis', {}, false);

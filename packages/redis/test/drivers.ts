@@ -1,5 +1,4 @@
 import {
-  CLUSTER_SKIPPED,
   type Driver,
   startRedisCluster,
   startRedisServer,
@@ -8,7 +7,7 @@ import {
   type TestRedisCluster,
   type UpstashRestServer,
 } from '@techsapo/testing';
-import { afterAll, beforeAll, it } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import {
   createNodeRedisClusterStore,
   createNodeRedisStore,
@@ -16,7 +15,7 @@ import {
   type RedisStore,
 } from '../src/index.js';
 
-export { CLUSTER_SKIPPED, DRIVERS, type Driver, NODE_DRIVERS } from '@techsapo/testing';
+export { DRIVERS, type Driver, NODE_DRIVERS } from '@techsapo/testing';
 
 /** Options of `open`: a deadline per call other than the drivers' default. */
 export interface OpenOptions {
@@ -42,12 +41,8 @@ export function useRedis({ cluster: withCluster = true } = {}): {
     if (!cluster) throw new Error('no Redis Cluster in this file');
     return cluster;
   };
-  if (withCluster && CLUSTER_SKIPPED) it.skip(CLUSTER_SKIPPED, () => {});
   beforeAll(async () => {
-    [redis, cluster] = await Promise.all([
-      startRedisServer(),
-      withCluster && !CLUSTER_SKIPPED ? startRedisCluster() : undefined,
-    ]);
+    [redis, cluster] = await Promise.all([startRedisServer(), withCluster ? startRedisCluster() : undefined]);
     upstash = await startUpstashRestServer({ redisUrl: redis.url });
   });
   afterAll(async () => {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { hasRedisServer } from '@techsapo/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RedisStore, RedisUnavailableError } from '../src/index.js';
 import { NODE_DRIVERS, useRedis } from './drivers.js';
@@ -48,7 +47,7 @@ const up = (store: RedisStore): Promise<string> =>
   );
 
 // Freezes and thaws Redis: needs a redis-server of its own (not TEST_REDIS_URL).
-describe.runIf(hasRedisServer()).each(NODE_DRIVERS)('RedisStore over %s when Redis is frozen (SIGSTOP)', (driver) => {
+describe.each(NODE_DRIVERS)('RedisStore over %s when Redis is frozen (SIGSTOP)', (driver) => {
   afterEach(async () => {
     // A failed test must not leave the server frozen for the next one (or for closing the stores).
     await env.redis().resume();
@@ -134,7 +133,7 @@ describe.runIf(hasRedisServer()).each(NODE_DRIVERS)('RedisStore over %s when Red
   });
 });
 
-describe.runIf(hasRedisServer())('node-redis when Redis is frozen', () => {
+describe('node-redis when Redis is frozen', () => {
   afterEach(async () => {
     await env.redis().resume();
   });

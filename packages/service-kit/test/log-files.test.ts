@@ -23,7 +23,6 @@ import { createService, REOPEN_SIGNAL, type Service } from '../src/index.js';
 
 const writer = fileURLToPath(new URL('./fixtures/log-writer.ts', import.meta.url));
 const logrotateExample = fileURLToPath(new URL('../../../docs/logrotate/techsapo', import.meta.url));
-const hasLogrotate = spawnSync('logrotate', ['--version']).status === 0;
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 type Line = Record<string, unknown>;
@@ -221,69 +220,65 @@ describe('rotation', () => {
     expect(code).toBe(0);
   });
 
-  it.runIf(hasLogrotate)(
-    'docs/logrotate/techsapo, run by logrotate itself under load, loses no line and signals only services',
-    { timeout: 180_000 },
-    async () => {
-      const dir = tempDir();
-      const logs = join(dir, 'logs');
-      mkdirSync(logs);
-      const log = join(logs, 'techsapo.log');
-      const service = run('service', logs, 'gateway');
-      await ready(service);
-      // The launcher's PID files: this service, a program that is no service (as the embedded redis-server's
-      // would be: SIGUSR2 would end it), and a stale one.
-      const bystander = spawn('sleep', ['120']);
-      children.push(bystander);
-      writeFileSync(join(dir, 'techsapo-app.pid'), `${service.child.pid}\n`);
-      writeFileSync(join(dir, 'techsapo-redis.pid'), `${bystander.pid}\n`);
-      writeFileSync(join(dir, 'techsapo-gone.pid'), '4194000\n');
-      // The example as shipped, with this test's two paths.
-      const conf = join(dir, 'logrotate.conf');
-      const example = readFileSync(logrotateExample, 'utf8');
-      expect(example).toMatch(
-        /daily[\s\S]*rotate 30[\s\S]*compress[\s\S]*delaycompress[\s\S]*missingok[\s\S]*notifempty/,
-      );
-      writeFileSync(
-        conf,
-        example
-          .replace('/opt/techsapo/logs/*.log', `${logs}/*.log`)
-          .replace('/tmp/techsapo-*.pid', `${dir}/techsapo-*.pid`),
-        { mode: 0o644 },
-      );
+  it('docs/logrotate/techsapo, run by logrotate itself under load, loses no line and signals only services', {
+    timeout: 180_000,
+  }, async () => {
+    const dir = tempDir();
+    const logs = join(dir, 'logs');
+    mkdirSync(logs);
+    const log = join(logs, 'techsapo.log');
+    const service = run('service', logs, 'gateway');
+    await ready(service);
+    // The launcher's PID files: this service, a program that is no service (as the embedded redis-server's
+    // would be: SIGUSR2 would end it), and a stale one.
+    const bystander = spawn('sleep', ['120']);
+    children.push(bystander);
+    writeFileSync(join(dir, 'techsapo-app.pid'), `${service.child.pid}\n`);
+    writeFileSync(join(dir, 'techsapo-redis.pid'), `${bystander.pid}\n`);
+    writeFileSync(join(dir, 'techsapo-gone.pid'), '4194000\n');
+    // The example as shipped, with this test's two paths.
+    const conf = join(dir, 'logrotate.conf');
+    const example = readFileSync(logrotateExample, 'utf8');
+    expect(example).toMatch(
+      /daily[\s\S]*rotate 30[\s\S]*compress[\s\S]*delaycompress[\s\S]*missingok[\s\S]*notifempty/,
+    );
+    writeFileSync(
+      conf,
+      example
+        .replace('/opt/techsapo/logs/*.log', `${logs}/*.log`)
+        .replace('/tmp/techsapo-*.pid', `${dir}/techsapo-*.pid`),
+      { mode: 0o644 },
+    );
 
-      const rotations = 3;
-      for (let i = 1; i <= rotations; i++) {
-        await expect
-          .poll(() => (existsSync(log) ? statSync(log).size : 0), { timeout: 10_000 })
-          .toBeGreaterThan(300_000);
-        const rotated = spawnSync('logrotate', ['-f', '-s', join(dir, 'state'), conf], { encoding: 'utf8' });
-        expect(rotated.stderr).toBe('');
-        expect(rotated.status).toBe(0);
-        await expect.poll(() => existsSync(log), { timeout: 10_000 }).toBe(true);
-      }
+    const rotations = 3;
+    for (let i = 1; i <= rotations; i++) {
       await expect.poll(() => (existsSync(log) ? statSync(log).size : 0), { timeout: 10_000 }).toBeGreaterThan(300_000);
-      expect(bystander.exitCode).toBeNull();
-      expect(bystander.signalCode).toBeNull();
-      service.child.kill('SIGTERM');
-      const [code] = await once(service.child, 'exit');
-      expect(code).toBe(0);
+      const rotated = spawnSync('logrotate', ['-f', '-s', join(dir, 'state'), conf], { encoding: 'utf8' });
+      expect(rotated.stderr).toBe('');
+      expect(rotated.status).toBe(0);
+      await expect.poll(() => existsSync(log), { timeout: 10_000 }).toBe(true);
+    }
+    await expect.poll(() => (existsSync(log) ? statSync(log).size : 0), { timeout: 10_000 }).toBeGreaterThan(300_000);
+    expect(bystander.exitCode).toBeNull();
+    expect(bystander.signalCode).toBeNull();
+    service.child.kill('SIGTERM');
+    const [code] = await once(service.child, 'exit');
+    expect(code).toBe(0);
 
-      // delaycompress: the newest rotated file stays plain, older ones are gzipped.
-      expect(
-        readdirSync(logs)
-          .filter((f) => f.startsWith('techsapo.log'))
-          .sort(),
-      ).toEqual(['techsapo.log', 'techsapo.log.1', 'techsapo.log.2.gz', 'techsapo.log.3.gz']);
-      const all = ['techsapo.log.3.gz', 'techsapo.log.2.gz', 'techsapo.log.1', 'techsapo.log'].flatMap((f) =>
-        jsonLines(join(logs, f)),
-      );
-      const sent = all.find((l) => l.msg === 'load done')?.sent as number;
-      const seqs = all.filter((l) => l.msg === 'load line').map((l) => l.seq as number);
-      expect(sent).toBeGreaterThan((rotations + 1) * 2000);
-      expect(seqs).toHaveLength(sent);
-      expect(new Set(seqs).size).toBe(sent);
-      expect(all.filter((l) => l.msg === 'log files reopened')).toHaveLength(rotations);
-    },
-  );
+    // delaycompress: the newest rotated file stays plain, older ones are gzipped.
+    expect(
+      readdirSync(logs)
+        .filter((f) => f.startsWith('techsapo.log'))
+        .sort(),
+    ).toEqual(['techsapo.log', 'techsapo.log.1', 'techsapo.log.2.gz', 'techsapo.log.3.gz']);
+    const all = ['techsapo.log.3.gz', 'techsapo.log.2.gz', 'techsapo.log.1', 'techsapo.log'].flatMap((f) =>
+      jsonLines(join(logs, f)),
+    );
+    const sent = all.find((l) => l.msg === 'load done')?.sent as number;
+    const seqs = all.filter((l) => l.msg === 'load line').map((l) => l.seq as number);
+    expect(sent).toBeGreaterThan((rotations + 1) * 2000);
+    expect(seqs).toHaveLength(sent);
+    expect(new Set(seqs).size).toBe(sent);
+    expect(all.filter((l) => l.msg === 'log files reopened')).toHaveLength(rotations);
+  });
 });

@@ -19,13 +19,11 @@ export {
 } from './fake-responses.js';
 export { mcpRequest, type RpcAnswer, TASKS_CAPABILITIES } from './mcp-request.js';
 export {
-  CLUSTER_SKIPPED,
   DRIVERS,
   type Driver,
   NODE_DRIVERS,
-  redisClusterUnavailable,
   startRedisCluster,
   type TestRedisCluster,
 } from './redis-cluster.js';
-export { freePort, hasRedisServer, startRedisServer, type TestRedis } from './redis-server.js';
+export { freePort, startRedisServer, type TestRedis } from './redis-server.js';
 export { startUpstashRestServer, type UpstashRestServer } from './upstash-rest.js';

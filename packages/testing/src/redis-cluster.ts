@@ -1,11 +1,11 @@
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from 'redis';
-import { freePort, hasRedisServer } from './redis-server.js';
+import { freePort } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -23,20 +23,6 @@ export interface TestRedisCluster {
 
 const redisServerBin = (): string => process.env.REDIS_SERVER_BIN ?? 'redis-server';
 const redisCliBin = (): string => process.env.REDIS_CLI_BIN ?? 'redis-cli';
-
-/**
- * Why the cluster variants of the suites cannot run here, or undefined when they can: they need both
- * `redis-server` and `redis-cli` (which creates the cluster).
- */
-export function redisClusterUnavailable(): string | undefined {
-  const missing = [
-    hasRedisServer() ? undefined : redisServerBin(),
-    spawnSync(redisCliBin(), ['--version'], { stdio: 'ignore' }).status === 0 ? undefined : redisCliBin(),
-  ].filter(Boolean);
-  return missing.length
-    ? `Redis Cluster tests skipped: ${missing.join(' and ')} not found (install Redis, which ships both)`
-    : undefined;
-}
 
 /** True when nothing listens on `port` of 127.0.0.1. */
 function portFree(port: number): Promise<boolean> {
@@ -89,7 +75,7 @@ async function until(what: string, check: () => Promise<boolean>, ms: number): P
 /**
  * Starts three `redis-server` processes in cluster mode (no persistence, each in its own temporary directory)
  * and joins them with `redis-cli --cluster create ... --cluster-yes`: three masters sharing the 16384 slots.
- * Resolves once every node reports `cluster_state:ok`. Check `redisClusterUnavailable()` first.
+ * Resolves once every node reports `cluster_state:ok`.
  */
 export async function startRedisCluster(): Promise<TestRedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'techsapo-redis-cluster-'));
@@ -175,8 +161,6 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
 /** The store drivers a test suite runs over: node-redis and Upstash REST on one redis-server, and the cluster. */
 /** The drivers over one redis-server: node-redis directly, Upstash through the REST adapter. */
 export const NODE_DRIVERS = ['redis', 'upstash'] as const;
-/** Why the `cluster` driver does not run here (no redis-server or redis-cli), or undefined when it does. */
-export const CLUSTER_SKIPPED = redisClusterUnavailable();
-/** Every driver that runs here: the two above, and node-redis's cluster client over a three-master cluster. */
-export const DRIVERS: readonly Driver[] = CLUSTER_SKIPPED ? NODE_DRIVERS : [...NODE_DRIVERS, 'cluster'];
+/** Every driver: the two above, and node-redis's cluster client over a three-master cluster. */
+export const DRIVERS: readonly Driver[] = [...NODE_DRIVERS, 'cluster'];
 export type Driver = (typeof NODE_DRIVERS)[number] | 'cluster';

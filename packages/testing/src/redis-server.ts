@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,8 +10,6 @@ export interface TestRedis {
   /** `redis://127.0.0.1:PORT` */
   readonly url: string;
   readonly port: number;
-  /** False when the tests run against `TEST_REDIS_URL`, a server they cannot stop. */
-  readonly canRestart: boolean;
   /** Kills the server as a crash would (SIGKILL); `start()` brings it back on the same port. */
   stop(): Promise<void>;
   /** Starts it again on the same port (empty: it keeps nothing on disk). */
@@ -28,11 +26,6 @@ export interface TestRedis {
 }
 
 const redisServerBin = (): string => process.env.REDIS_SERVER_BIN ?? 'redis-server';
-
-/** True when a `redis-server` binary can be run here. */
-export function hasRedisServer(): boolean {
-  return spawnSync(redisServerBin(), ['--version'], { stdio: 'ignore' }).status === 0;
-}
 
 /** Finds a free TCP port on 127.0.0.1 by binding port 0. */
 export async function freePort(): Promise<number> {
@@ -83,27 +76,8 @@ function killLeftoversOnExit(): void {
 /**
  * Starts a fresh `redis-server` (from PATH, or `REDIS_SERVER_BIN`) on a free port, with no persistence,
  * in a temporary directory. Each test file gets its own server, so no test flushes another's data.
- * Without a redis-server binary, `TEST_REDIS_URL` names a server to share instead (it cannot be restarted).
  */
 export async function startRedisServer(): Promise<TestRedis> {
-  const shared = process.env.TEST_REDIS_URL;
-  if (shared && !hasRedisServer()) {
-    const cannot = async (): Promise<void> => {
-      throw new Error(
-        'TEST_REDIS_URL names a shared Redis: this test needs a redis-server binary it can stop and start',
-      );
-    };
-    return {
-      url: shared,
-      port: Number(new URL(shared).port || 6379),
-      canRestart: false,
-      stop: cannot,
-      start: cannot,
-      pause: cannot,
-      resume: cannot,
-      close: async () => {},
-    };
-  }
   killLeftoversOnExit();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'techsapo-redis-'));
@@ -167,7 +141,6 @@ export async function startRedisServer(): Promise<TestRedis> {
   return {
     url,
     port,
-    canRestart: true,
     start,
     stop,
     pause: () => signal('SIGSTOP'),

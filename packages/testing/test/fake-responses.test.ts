@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,7 +79,7 @@ async function post(
 const user = (text: string) => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text }] });
 
 // Each test owns its fake. Sequential on purpose: on 2 cores concurrent codex processes (CPU-bound start) gain nothing.
-describe.skipIf(!existsSync(CODEX))('fake Responses API driven by the real codex binary', { timeout: 40_000 }, () => {
+describe('fake Responses API driven by the real codex binary', { timeout: 40_000 }, () => {
   const fakes: FakeResponsesServer[] = [];
   const newFake = async (): Promise<FakeResponsesServer> => {
     const fake = await startFakeResponses();

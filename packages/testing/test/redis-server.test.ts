@@ -1,8 +1,8 @@
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasRedisServer, startRedisServer, type TestRedis } from '../src/redis-server.js';
+import { startRedisServer, type TestRedis } from '../src/redis-server.js';
 
-describe.runIf(hasRedisServer())('startRedisServer', () => {
+describe('startRedisServer', () => {
   let server: TestRedis;
   beforeAll(async () => {
     server = await startRedisServer();

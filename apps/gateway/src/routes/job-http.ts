@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RunNotFound } from '../errors.js';
 import type { Job, Jobs } from '../jobs.js';
+import { callerOf } from '../plugins/auth.js';
 import { headersSoFar } from './pass-on.js';
 
 /** A comment line now and then keeps proxies from closing a quiet event stream. */
@@ -20,6 +22,23 @@ export interface JobAccess<R> {
   get(request: FastifyRequest, id: string): Promise<Job<R>>;
   /** The caller's user id. */
   owner(request: FastifyRequest): string;
+}
+
+/**
+ * The access of the routes of one job kind: the caller's job by id, 404 RUN_NOT_FOUND for an unknown one, an
+ * expired one or another user's (all alike).
+ */
+export function jobAccess<R>(jobs: Jobs, kind: string): JobAccess<R> {
+  return {
+    jobs,
+    kind,
+    owner: (request) => callerOf(request).userId,
+    async get(request, id) {
+      const job = await jobs.get<R>(id, kind, callerOf(request).userId);
+      if (!job) throw new RunNotFound(id);
+      return job;
+    },
+  };
 }
 
 /** The job once it is over, or as it is when `waitMs` passed (or the client left) first. */

@@ -3,7 +3,7 @@ import { CODEX_RUN, type CodexRunResult, type CodexRuns, runView } from '../../c
 import { RunNotFound } from '../../errors.js';
 import { isOver, type Jobs } from '../../jobs.js';
 import { callerOf } from '../../plugins/auth.js';
-import { type JobAccess, streamJob, waitForJob } from '../job-http.js';
+import { jobAccess, streamJob, waitForJob } from '../job-http.js';
 import * as schemas from './schemas.js';
 
 /** Options of `codexRunRoutes`. */
@@ -21,16 +21,7 @@ export interface CodexRunRoutesOptions {
 export const codexRunRoutes: FastifyPluginAsyncTypebox<CodexRunRoutesOptions> = async (app, options) => {
   const { runs, jobs, waitMs } = options;
 
-  const access: JobAccess<CodexRunResult> = {
-    jobs,
-    kind: CODEX_RUN,
-    owner: (request) => callerOf(request).userId,
-    async get(request, id) {
-      const job = await jobs.get<CodexRunResult>(id, CODEX_RUN, callerOf(request).userId);
-      if (!job) throw new RunNotFound(id);
-      return job;
-    },
-  };
+  const access = jobAccess<CodexRunResult>(jobs, CODEX_RUN);
 
   app.post('', { schema: schemas.createRun, config: { idempotent: true } }, async (request, reply) => {
     const job = await runs.start(callerOf(request), request.body, request.id);

@@ -5,7 +5,7 @@ import { isOver, type Job, type Jobs } from '../../jobs.js';
 import { callerOf } from '../../plugins/auth.js';
 import type { ProviderRegistry } from '../../wall-bounce/providers.js';
 import { WALL_BOUNCE_RUN, type WallBounceRuns } from '../../wall-bounce/runs.js';
-import { type JobAccess, streamJob, waitForJob } from '../job-http.js';
+import { jobAccess, streamJob, waitForJob } from '../job-http.js';
 import * as schemas from './schemas.js';
 
 /** Options of `wallBounceRoutes`. */
@@ -30,16 +30,7 @@ export function wallBounceView(job: Job<WallBounceResult>): schemas.WallBounceRu
 export const wallBounceRoutes: FastifyPluginAsyncTypebox<WallBounceRoutesOptions> = async (app, options) => {
   const { runs, jobs, registry, waitMs } = options;
 
-  const access: JobAccess<WallBounceResult> = {
-    jobs,
-    kind: WALL_BOUNCE_RUN,
-    owner: (request) => callerOf(request).userId,
-    async get(request, id) {
-      const job = await jobs.get<WallBounceResult>(id, WALL_BOUNCE_RUN, callerOf(request).userId);
-      if (!job) throw new RunNotFound(id);
-      return job;
-    },
-  };
+  const access = jobAccess<WallBounceResult>(jobs, WALL_BOUNCE_RUN);
 
   app.get('/providers', { schema: schemas.listProviders }, async () => ({ providers: [...registry.list()] }));
 

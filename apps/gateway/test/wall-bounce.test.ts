@@ -72,6 +72,29 @@ describe('wall-bounce runs', () => {
     expect(end).toMatchObject({ id, status: 'completed', result: { consensus: true } });
   });
 
+  it('answers a retry with the same Idempotency-Key with the first run, started (and reserved) once', async () => {
+    fc.fake.script(council({ oa: '3', cl: '3', gm: '3' }));
+    const app = await h.gateway(env);
+    const ivy = await user('wb-ivy', 10);
+    const post = () =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/wall-bounce',
+        headers: { ...ivy, 'idempotency-key': 'wall-bounce-once-0001' },
+        payload: { query: '1 + 2?' },
+      });
+    const first = await post();
+    const retry = await post();
+    expect(first.statusCode).toBe(202);
+    expect(retry.statusCode).toBe(202);
+    expect(retry.json().id).toBe(first.json().id);
+    // One run holds one reservation of the cap, not two.
+    expect((await app.inject({ url: '/api/v1/budget/me', headers: ivy })).json().reservedUsd).toBeLessThanOrEqual(1);
+    await app.inject({ url: `/api/v1/wall-bounce/${first.json().id}?wait=true`, headers: ivy });
+    // One run: each of the three providers was asked the question once (two runs would have asked six times).
+    expect(fc.fake.requests.filter((request) => request.prompt.includes('1 + 2?'))).toHaveLength(3);
+  });
+
   it('keeps a run its owner’s: another user gets 404 as for an unknown run', async () => {
     fc.fake.script(council({ oa: '1', cl: '1', gm: '1' }));
     const app = await h.gateway(env);
